@@ -1,8 +1,25 @@
 //! tonearm: a self-hosted audio-analysis API in one binary.
 //!
-//! `cli` parses the command line and calls into the rest. `engine` decodes audio and runs the
-//! analysers; it knows nothing of servers or databases, so `tonearm analyze` and the job workers
-//! call the same function.
+//! ```text
+//! client ─HTTP─▶ http (listener, TLS, route table, dispatch) ─▶ api (one file per resource)
+//!                                  │ credentials                    │
+//!                                  ▼                                ▼
+//!                               auth (formats, index)           store (redb schema)
+//! tonearm analyze ─▶ engine (decode → analysers on rayon)
+//! ```
+//! `app` is the composition root: it opens the store, loads the credential index, binds the
+//! listener and runs shutdown. `cli` parses the command line and calls into the rest. `engine`
+//! knows nothing of servers or databases, so `tonearm analyze` and the job workers call the same
+//! function.
 
+pub mod api;
+pub mod app;
+pub mod auth;
 pub mod cli;
+pub mod config;
 pub mod engine;
+pub mod http;
+pub mod ids;
+pub mod store;
+
+pub use app::Server;

@@ -1,0 +1,193 @@
+//! `/admin/v1/keys`: create (value returned once), list, get, revoke. Every change is applied to
+//! the in-memory credential index in the same request, so it holds from the next request on.
+
+use std::time::UNIX_EPOCH;
+
+use http::{Response, StatusCode};
+use hyper::body::Incoming;
+use serde::Deserialize;
+
+use super::accounts::{DEFAULT_PROJECT, parse_account_id, validate_name};
+use super::{Ctx, PageParams, view};
+use crate::auth::{ScopeSet, SecretKind, secret};
+use crate::http::body::{Body, json_response};
+use crate::http::error::ApiError;
+use crate::ids::{AccountId, KeyId, ProjectId, now_ms};
+use crate::store::schema::KeyRecord;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKey {
+    account_id: String,
+    label: String,
+    /// A project id, or the name of one of the account's projects; default: `default`.
+    project: Option<String>,
+    /// Default: every scope.
+    scopes: Option<Vec<String>>,
+    /// A duration such as "30d" or "12h".
+    expires_in: Option<String>,
+    /// An RFC 3339 time.
+    expires_at: Option<String>,
+}
+
+fn parse_key_id(s: &str) -> Result<u128, ApiError> {
+    KeyId::parse(s)
+        .map(|k| k.0)
+        .ok_or_else(|| ApiError::not_found("API key"))
+}
+
+fn expiry(req: &CreateKey, now: u64) -> Result<Option<u64>, ApiError> {
+    match (&req.expires_in, &req.expires_at) {
+        (Some(_), Some(_)) => Err(ApiError::invalid("give expires_in or expires_at, not both")),
+        (Some(d), None) => {
+            let d = humantime::parse_duration(d).map_err(|_| {
+                ApiError::invalid("expires_in must be a duration such as \"30d\" or \"12h\"")
+            })?;
+            if d.is_zero() {
+                return Err(ApiError::invalid("expires_in must be longer than 0s"));
+            }
+            Ok(Some(now.saturating_add(d.as_millis() as u64)))
+        }
+        (None, Some(t)) => {
+            let at = humantime::parse_rfc3339_weak(t)
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z",
+                    )
+                })?
+                .as_millis() as u64;
+            if at <= now {
+                return Err(ApiError::invalid("expires_at is in the past"));
+            }
+            Ok(Some(at))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
+    let req: CreateKey = ctx.json(body).await?;
+    let now = now_ms();
+    let account = AccountId::parse(&req.account_id)
+        .map(|a| a.0)
+        .ok_or_else(|| ApiError::invalid("account_id is not an account id (acct_…)"))?;
+    let label = validate_name("label", &req.label)?;
+    let scopes = match &req.scopes {
+        None => ScopeSet::all(),
+        Some(list) => {
+            let set = ScopeSet::parse_names(list.iter().map(String::as_str)).map_err(|bad| {
+                ApiError::invalid(format!(
+                    "unknown scope {bad:?}; known scopes: {}",
+                    ScopeSet::all().names().join(", ")
+                ))
+            })?;
+            if set == ScopeSet::default() {
+                return Err(ApiError::invalid("scopes must name at least one scope"));
+            }
+            set
+        }
+    };
+    let expires_at_ms = expiry(&req, now)?;
+    let wanted = req.project.clone();
+    let project = ctx
+        .state
+        .db(move |s| {
+            if s.get_account(account)?.is_none() {
+                return Ok(None);
+            }
+            let page = s.list_projects(account, None, usize::MAX)?;
+            Ok(Some(page.items.into_iter().find(|(id, p)| match &wanted {
+                None => p.name == DEFAULT_PROJECT,
+                Some(w) => ProjectId(*id).to_string() == *w || p.name == *w,
+            })))
+        })
+        .await?;
+    let project = match project {
+        None => return Err(ApiError::invalid("account_id names no account")),
+        Some(None) => {
+            return Err(ApiError::invalid(
+                "project names no project of this account",
+            ));
+        }
+        Some(Some((id, _))) => id,
+    };
+    let new = secret::generate(SecretKind::ApiKey).map_err(|_| ApiError::internal())?;
+    let id = KeyId::generate().map_err(|_| ApiError::internal())?.0;
+    let record = KeyRecord {
+        account,
+        project,
+        label,
+        scopes: scopes.names(),
+        digest: new.digest,
+        created_at_ms: now,
+        last_used_at_ms: None,
+        expires_at_ms,
+        revoked_at_ms: None,
+    };
+    let max = ctx.state.config.keys.max_active_per_account;
+    let r = record.clone();
+    ctx.state
+        .db(move |s| s.insert_key(id, &r, max, now))
+        .await?;
+    ctx.state.credentials.add_key(id, &record);
+    let mut body = view::key(id, &record, None, now);
+    body["key"] = new.value.into();
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let q = ctx.query();
+    let account = match q.get("account").or_else(|| q.get("account_id")) {
+        Some(a) => Some(parse_account_id(a)?),
+        None => None,
+    };
+    let page = PageParams::from_query(&q, |c| KeyId::parse(c).map(|k| k.0))?;
+    let result = ctx
+        .state
+        .db(move |s| s.list_keys(account, page.after, page.limit))
+        .await?;
+    let now = now_ms();
+    let creds = &ctx.state.credentials;
+    Ok(json_response(
+        StatusCode::OK,
+        &view::list(
+            &result,
+            |id, k| view::key(id, k, creds.key(id).and_then(|e| e.last_used_ms()), now),
+            |id| KeyId(id).to_string(),
+        ),
+    ))
+}
+
+pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let id = parse_key_id(ctx.param(0))?;
+    let k = ctx
+        .state
+        .db(move |s| s.get_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    let live = ctx.state.credentials.key(id).and_then(|e| e.last_used_ms());
+    Ok(json_response(
+        StatusCode::OK,
+        &view::key(id, &k, live, now_ms()),
+    ))
+}
+
+/// Revokes a key. Revoking twice is harmless and keeps the first revocation time.
+pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let id = parse_key_id(ctx.param(0))?;
+    let now = now_ms();
+    let k = ctx
+        .state
+        .db(move |s| {
+            s.update_key(id, |k| {
+                k.revoked_at_ms.get_or_insert(now);
+            })
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    ctx.state.credentials.revoke_key(id);
+    let live = ctx.state.credentials.key(id).and_then(|e| e.last_used_ms());
+    Ok(json_response(StatusCode::OK, &view::key(id, &k, live, now)))
+}

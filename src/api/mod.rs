@@ -1,0 +1,211 @@
+//! Handlers, one file per resource. Each parses its input, calls one domain or store function
+//! and renders a view; credentials and scopes were already checked by `http::dispatch`.
+
+mod accounts;
+mod health;
+mod keys;
+mod me;
+pub mod openapi;
+mod projects;
+mod tokens;
+pub use tokens::prepare as tokens_prepare;
+pub mod view;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::Response;
+use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Credentials, KeyEntry, TokenEntry};
+use crate::config::Config;
+use crate::http::body::{Body, read_json};
+use crate::http::error::ApiError;
+use crate::http::route::Route;
+use crate::store::Store;
+
+/// What handlers can reach: configuration, the database and the credential index.
+pub struct State {
+    pub config: Config,
+    pub store: Store,
+    pub credentials: Credentials,
+}
+
+impl State {
+    /// Runs a store operation off the async runtime.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "store task failed");
+                ApiError::internal()
+            })?
+            .map_err(ApiError::from)
+    }
+}
+
+/// Who is calling, as established by dispatch.
+pub enum Principal {
+    Anonymous,
+    Key(Arc<KeyEntry>),
+    Token(Arc<TokenEntry>),
+}
+
+impl Principal {
+    /// The credential's public id for the access log; never the secret.
+    pub fn log_id(&self) -> String {
+        match self {
+            Principal::Anonymous => String::new(),
+            Principal::Key(k) => k.id.to_string(),
+            Principal::Token(t) => t.id.to_string(),
+        }
+    }
+}
+
+/// One request as a handler sees it.
+pub struct Ctx {
+    pub state: Arc<State>,
+    pub request_id: String,
+    /// Path parameters in template order.
+    pub params: Vec<String>,
+    pub parts: http::request::Parts,
+    pub principal: Principal,
+}
+
+impl Ctx {
+    pub fn param(&self, i: usize) -> &str {
+        self.params.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    pub async fn json<T: DeserializeOwned>(&self, body: Incoming) -> Result<T, ApiError> {
+        read_json(
+            &self.parts.headers,
+            body,
+            self.state.config.server.max_json_body_bytes,
+        )
+        .await
+    }
+
+    pub fn query(&self) -> HashMap<String, String> {
+        parse_query(self.parts.uri.query().unwrap_or(""))
+    }
+
+    pub fn key(&self) -> Result<&Arc<KeyEntry>, ApiError> {
+        match &self.principal {
+            Principal::Key(k) => Ok(k),
+            _ => Err(ApiError::internal()),
+        }
+    }
+}
+
+pub async fn handle(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
+    match route {
+        Route::Healthz => health::healthz(),
+        Route::Readyz => health::readyz(ctx).await,
+        Route::OpenApi => openapi::document(),
+        Route::Docs => openapi::docs_page(),
+        Route::Me => me::get(ctx),
+        Route::AccountsList => accounts::list(ctx).await,
+        Route::AccountsCreate => accounts::create(ctx, body).await,
+        Route::AccountGet => accounts::get(ctx).await,
+        Route::AccountUpdate => accounts::update(ctx, body).await,
+        Route::AccountDelete => accounts::delete(ctx).await,
+        Route::ProjectsList => projects::list(ctx).await,
+        Route::ProjectsCreate => projects::create(ctx, body).await,
+        Route::ProjectGet => projects::get(ctx).await,
+        Route::ProjectDelete => projects::delete(ctx).await,
+        Route::KeysList => keys::list(ctx).await,
+        Route::KeysCreate => keys::create(ctx, body).await,
+        Route::KeyGet => keys::get(ctx).await,
+        Route::KeyRevoke => keys::revoke(ctx).await,
+        Route::TokensList => tokens::list(ctx).await,
+        Route::TokensCreate => tokens::create(ctx, body).await,
+        Route::TokenRevoke => tokens::revoke(ctx).await,
+    }
+}
+
+/// `a=1&b=x%20y` → map; later duplicates win. Malformed escapes are kept literally.
+pub fn parse_query(q: &str) -> HashMap<String, String> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Pagination parameters: `limit` (1-100, default 20) and `cursor` (an id from `next_cursor`).
+pub struct PageParams {
+    pub limit: usize,
+    pub after: Option<u128>,
+}
+
+impl PageParams {
+    pub fn from_query(
+        q: &HashMap<String, String>,
+        parse_cursor: impl Fn(&str) -> Option<u128>,
+    ) -> Result<PageParams, ApiError> {
+        let limit = match q.get("limit") {
+            None => 20,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => return Err(ApiError::invalid("limit must be an integer from 1 to 100")),
+            },
+        };
+        let after = match q.get("cursor").filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(
+                parse_cursor(c)
+                    .ok_or_else(|| ApiError::invalid("cursor is not one this API returned"))?,
+            ),
+        };
+        Ok(PageParams { limit, after })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode() {
+        let q = parse_query("a=1&b=x%20y&c=%zz&d=a+b&e");
+        assert_eq!(q["a"], "1");
+        assert_eq!(q["b"], "x y");
+        assert_eq!(q["c"], "%zz");
+        assert_eq!(q["d"], "a b");
+        assert_eq!(q["e"], "");
+        assert_eq!(parse_query("x=%4")["x"], "%4");
+    }
+}

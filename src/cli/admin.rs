@@ -1,0 +1,63 @@
+//! `tonearm admin bootstrap`: the first management token, made by opening the data directory
+//! directly. Refuses while a server holds the directory (the database lock says so).
+
+use std::process::ExitCode;
+
+use super::{ConfigArg, fail};
+use crate::api::tokens_prepare;
+use crate::config::{Config, Source};
+use crate::store::Store;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Create a management token and print it once. Run with the server stopped.
+    Bootstrap {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print `{"id": …, "token": …}`.
+        #[arg(long)]
+        json: bool,
+        /// Label of the token.
+        #[arg(long, default_value = "bootstrap")]
+        label: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum BootstrapError {
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
+}
+
+pub fn run(cmd: AdminCommand) -> ExitCode {
+    match cmd {
+        AdminCommand::Bootstrap {
+            config,
+            json,
+            label,
+        } => match bootstrap(config, label) {
+            Ok((id, token)) => {
+                if json {
+                    println!("{}", serde_json::json!({ "id": id, "token": token }));
+                } else {
+                    println!("management token {id} created. Store it now; it is not shown again:");
+                    println!("{token}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn bootstrap(config: ConfigArg, label: String) -> Result<(String, String), BootstrapError> {
+    let config = Config::load(&Source::resolve(config.config.as_deref()))?;
+    let store = Store::open(&config.storage.data_dir)?;
+    let issued = tokens_prepare(label).map_err(BootstrapError::Random)?;
+    store.insert_token(issued.id.0, &issued.record)?;
+    Ok((issued.id.to_string(), issued.value))
+}

@@ -1,0 +1,196 @@
+//! A small client for the management API, used by the `accounts`, `projects`, `keys` and
+//! `tokens` commands. HTTP or HTTPS (webpki roots plus an optional extra CA file).
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use http::{Method, Request, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use serde_json::Value;
+
+/// Where the server is and how to authenticate; from flags or the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// Server URL.
+    #[arg(
+        long,
+        env = "TONEARM_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// Management token (tonearm_mt_…).
+    #[arg(long, env = "TONEARM_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Extra CA certificate (PEM) to trust for an HTTPS server with a private CA.
+    #[arg(long, env = "TONEARM_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no management token: pass --token or set TONEARM_TOKEN")]
+    NoToken,
+    #[error("invalid URL {0:?}")]
+    Url(String),
+    #[error("cannot reach {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("cannot read CA file {path}: {message}")]
+    Ca { path: String, message: String },
+    #[error("TLS setup: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("the server answered {status} with a body that is not JSON")]
+    NotJson { status: u16 },
+    #[error("{code}: {message} (request id {request_id})")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+        body: Box<Value>,
+    },
+    #[error("cannot start the I/O runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+pub struct ApiClient {
+    base: String,
+    token: String,
+    inner: Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        Full<Bytes>,
+    >,
+}
+
+impl ApiClient {
+    pub fn new(args: &ClientArgs) -> Result<ApiClient, Error> {
+        let token = args
+            .token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::NoToken)?;
+        let base = args.url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::Url(args.url.clone()));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &args.ca_file {
+            let ca_err = |m: String| Error::Ca {
+                path: path.display().to_string(),
+                message: m,
+            };
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_err(e.to_string()))? {
+                let cert = cert.map_err(|e| ca_err(e.to_string()))?;
+                roots.add(cert).map_err(|e| ca_err(e.to_string()))?;
+            }
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(ApiClient {
+            base,
+            token,
+            inner: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    /// Sends one request and returns the JSON body of a 2xx answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Error> {
+        let url = format!("{}{path}", self.base);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(&url)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        let bytes = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Bytes::from(serde_json::to_vec(&b).unwrap_or_default())
+            }
+            None => Bytes::new(),
+        };
+        let req = req
+            .body(Full::new(bytes))
+            .map_err(|_| Error::Url(url.clone()))?;
+        let resp = self.inner.request(req).await.map_err(|e| Error::Connect {
+            url: self.base.clone(),
+            message: describe(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Error::Connect {
+                url: self.base.clone(),
+                message: e.to_string(),
+            })?
+            .to_bytes();
+        let value: Value = serde_json::from_slice(&bytes).map_err(|_| Error::NotJson { status })?;
+        if (200..300).contains(&status) {
+            return Ok(value);
+        }
+        let e = &value["error"];
+        Err(Error::Api {
+            status,
+            code: e["code"].as_str().unwrap_or("unknown").to_string(),
+            message: e["message"].as_str().unwrap_or("").to_string(),
+            request_id: e["request_id"].as_str().unwrap_or("").to_string(),
+            body: Box::new(value.clone()),
+        })
+    }
+
+    /// Follows `next_cursor` until the listing is complete.
+    pub async fn list_all(&self, path: &str) -> Result<Value, Error> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit=100&cursor={c}"),
+                None => format!("{path}{sep}limit=100"),
+            };
+            let page = self.call(Method::GET, &url, None).await?;
+            if let Some(items) = page["data"].as_array() {
+                all.extend(items.iter().cloned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) if page["has_more"].as_bool() == Some(true) => cursor = Some(c.to_string()),
+                _ => break,
+            }
+        }
+        Ok(
+            serde_json::json!({ "object": "list", "data": all, "has_more": false, "next_cursor": null }),
+        )
+    }
+}
+
+fn describe(e: &hyper_util::client::legacy::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,396 @@
+//! Configuration: one TOML file, every option defaulted, environment overrides
+//! (`TONEARM_LISTEN`, `TONEARM_DATA_DIR`), validated into typed values at start-up. Reads the
+//! config file and the environment; nothing else.
+
+mod raw;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use raw::RawConfig;
+
+/// The configuration as the server uses it: every value parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+    pub keys: KeysConfig,
+    /// The validated file as written plus defaults, for `tonearm config print`.
+    pub raw: RawConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub tls: Option<TlsFiles>,
+    pub shutdown_grace: Duration,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_json_body_bytes: usize,
+    pub max_connections: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// A `tracing_subscriber::filter::Targets` string, e.g. `info,tonearm=debug`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeysConfig {
+    pub max_active_per_account: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("config: cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config: {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config: {location}{key}: {message}")]
+    Invalid {
+        location: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// Where a configuration comes from: a file, or only the built-in defaults.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Defaults,
+}
+
+impl Source {
+    /// `--config PATH`, else `TONEARM_CONFIG`, else the built-in defaults.
+    pub fn resolve(flag: Option<&Path>) -> Source {
+        if let Some(p) = flag {
+            return Source::File(p.to_path_buf());
+        }
+        match std::env::var_os("TONEARM_CONFIG") {
+            Some(p) if !p.is_empty() => Source::File(PathBuf::from(p)),
+            _ => Source::Defaults,
+        }
+    }
+}
+
+impl Config {
+    /// Loads, applies environment overrides and validates.
+    pub fn load(source: &Source) -> Result<Config, Error> {
+        let (text, path) = match source {
+            Source::File(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::Read {
+                    path: p.display().to_string(),
+                    source: e,
+                })?;
+                (text, p.display().to_string())
+            }
+            Source::Defaults => (String::new(), "(built-in defaults)".to_string()),
+        };
+        let mut raw = parse_raw(&text, &path)?;
+        apply_env(&mut raw);
+        Config::from_raw(raw, &text, &path)
+    }
+
+    /// Validates a parsed file. `text` is used only to point at the offending line.
+    pub fn from_raw(raw: RawConfig, text: &str, path: &str) -> Result<Config, Error> {
+        let v = Validator { text, path };
+        let s = &raw.server;
+        let listen: SocketAddr = s.listen.parse().map_err(|_| {
+            v.invalid(
+                "server",
+                "listen",
+                format!(
+                    "{:?} is not an address:port such as 127.0.0.1:8080 or [::]:8080",
+                    s.listen
+                ),
+            )
+        })?;
+        let tls = match (&s.tls_cert, &s.tls_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: PathBuf::from(cert),
+                key: PathBuf::from(key),
+            }),
+            (Some(_), None) => {
+                return Err(v.invalid(
+                    "server",
+                    "tls_key",
+                    "tls_cert is set but tls_key is not; set both or neither".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(v.invalid(
+                    "server",
+                    "tls_cert",
+                    "tls_key is set but tls_cert is not; set both or neither".into(),
+                ));
+            }
+        };
+        let shutdown_grace = v.duration("server", "shutdown_grace", &s.shutdown_grace)?;
+        let header_read_timeout =
+            v.duration("server", "header_read_timeout", &s.header_read_timeout)?;
+        let idle_timeout = v.duration("server", "idle_timeout", &s.idle_timeout)?;
+        for (key, d) in [
+            ("header_read_timeout", header_read_timeout),
+            ("idle_timeout", idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(v.invalid("server", key, "must be longer than 0s".into()));
+            }
+        }
+        let max_header_bytes = v.range(
+            "server",
+            "max_header_bytes",
+            s.max_header_bytes,
+            8192,
+            1 << 20,
+        )?;
+        let max_json_body_kb = v.range(
+            "server",
+            "max_json_body_kb",
+            s.max_json_body_kb,
+            1,
+            64 * 1024,
+        )?;
+        let max_connections =
+            v.range("server", "max_connections", s.max_connections, 1, 1_000_000)?;
+
+        if raw.storage.data_dir.trim().is_empty() {
+            return Err(v.invalid("storage", "data_dir", "must not be empty".into()));
+        }
+        let format = match raw.log.format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(v.invalid(
+                    "log",
+                    "format",
+                    format!("{other:?} is not one of \"text\", \"json\""),
+                ));
+            }
+        };
+        if raw
+            .log
+            .level
+            .parse::<tracing_subscriber::filter::Targets>()
+            .is_err()
+        {
+            return Err(v.invalid(
+                "log",
+                "level",
+                format!(
+                    "{:?} is not a level filter such as \"info\" or \"info,tonearm=debug\"",
+                    raw.log.level
+                ),
+            ));
+        }
+        let max_keys = v.range(
+            "keys",
+            "max_active_per_account",
+            raw.keys.max_active_per_account,
+            1,
+            10_000,
+        )?;
+
+        Ok(Config {
+            server: ServerConfig {
+                listen,
+                tls,
+                shutdown_grace,
+                header_read_timeout,
+                idle_timeout,
+                max_header_bytes: max_header_bytes as usize,
+                max_json_body_bytes: (max_json_body_kb * 1024) as usize,
+                max_connections: max_connections as usize,
+            },
+            storage: StorageConfig {
+                data_dir: PathBuf::from(&raw.storage.data_dir),
+            },
+            log: LogConfig {
+                level: raw.log.level.clone(),
+                format,
+            },
+            keys: KeysConfig {
+                max_active_per_account: max_keys as usize,
+            },
+            raw,
+        })
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_toml(&self) -> String {
+        // No option holds a secret today (TLS settings are paths, not key material); options
+        // that do will be replaced by "<redacted>" here.
+        toml::to_string(&self.raw).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+fn parse_raw(text: &str, path: &str) -> Result<RawConfig, Error> {
+    toml::from_str(text).map_err(|e| Error::Parse {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn apply_env(raw: &mut RawConfig) {
+    if let Some(v) = env_nonempty("TONEARM_LISTEN") {
+        raw.server.listen = v;
+    }
+    if let Some(v) = env_nonempty("TONEARM_DATA_DIR") {
+        raw.storage.data_dir = v;
+    }
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    path: &'a str,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, table: &str, key: &str, message: String) -> Error {
+        let location = match find_line(self.text, table, key) {
+            Some(line) => format!("{} line {line}: ", self.path),
+            None => String::new(),
+        };
+        Error::Invalid {
+            location,
+            key: format!("{table}.{key}"),
+            message,
+        }
+    }
+
+    fn duration(&self, table: &str, key: &str, value: &str) -> Result<Duration, Error> {
+        humantime::parse_duration(value).map_err(|e| {
+            self.invalid(
+                table,
+                key,
+                format!("{value:?} is not a duration such as \"30s\" or \"5m\" ({e})"),
+            )
+        })
+    }
+
+    fn range(&self, table: &str, key: &str, value: u64, min: u64, max: u64) -> Result<u64, Error> {
+        if value < min || value > max {
+            return Err(self.invalid(table, key, format!("{value} is out of range ({min}-{max})")));
+        }
+        Ok(value)
+    }
+}
+
+/// 1-based line of `key = …` inside `[table]`, to point the operator at the mistake.
+fn find_line(text: &str, table: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            current = name.trim().to_string();
+            continue;
+        }
+        if current == table
+            && let Some((k, _)) = t.split_once('=')
+            && k.trim() == key
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Config, Error> {
+        let raw = parse_raw(text, "t.toml")?;
+        Config::from_raw(raw, text, "t.toml")
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = load_str("").unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.storage.data_dir, PathBuf::from("./tonearm-data"));
+        assert_eq!(c.keys.max_active_per_account, 5);
+        assert!(c.server.tls.is_none());
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let e = load_str("[server]\nlisten = \"127.0.0.1:1\"\nlistn = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listn"), "{e}");
+        assert!(e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = load_str("[server]\nmax_connections = \"many\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_connections"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn impossible_values_are_named_with_line() {
+        let e = load_str("[server]\n\nlisten = \"127.0.0.1:99999\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.listen") && e.contains("line 3"), "{e}");
+        let e = load_str("[server]\nidle_timeout = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.idle_timeout"), "{e}");
+        let e = load_str("[keys]\nmax_active_per_account = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("keys.max_active_per_account"), "{e}");
+        let e = load_str("[server]\ntls_cert = \"a.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.tls_key"), "{e}");
+    }
+
+    #[test]
+    fn example_config_in_repo_is_valid_and_matches_defaults() {
+        let text = include_str!("../../config/tonearm.toml");
+        let c = load_str(text).unwrap();
+        let d = load_str("").unwrap();
+        assert_eq!(
+            c.to_toml(),
+            d.to_toml(),
+            "config/tonearm.toml must show every default"
+        );
+    }
+}

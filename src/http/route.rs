@@ -1,0 +1,343 @@
+//! The route table: every endpoint once, with its method, path template, credential and scope.
+//! The router resolves requests from this table and the OpenAPI document is generated from it,
+//! so a route cannot be served without being documented.
+
+use http::Method;
+
+use crate::auth::Scope;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    Healthz,
+    Readyz,
+    OpenApi,
+    Docs,
+    Me,
+    AccountsList,
+    AccountsCreate,
+    AccountGet,
+    AccountUpdate,
+    AccountDelete,
+    ProjectsList,
+    ProjectsCreate,
+    ProjectGet,
+    ProjectDelete,
+    KeysList,
+    KeysCreate,
+    KeyGet,
+    KeyRevoke,
+    TokensList,
+    TokensCreate,
+    TokenRevoke,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// An API key, holding the scope if one is named.
+    ApiKey(Option<Scope>),
+    Management,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// Path template; `{name}` matches one non-empty segment.
+    pub path: &'static str,
+    pub access: Access,
+    pub summary: &'static str,
+    /// Group in the documentation.
+    pub tag: &'static str,
+}
+
+impl Route {
+    pub const ALL: [Route; 21] = [
+        Route::Healthz,
+        Route::Readyz,
+        Route::OpenApi,
+        Route::Docs,
+        Route::Me,
+        Route::AccountsList,
+        Route::AccountsCreate,
+        Route::AccountGet,
+        Route::AccountUpdate,
+        Route::AccountDelete,
+        Route::ProjectsList,
+        Route::ProjectsCreate,
+        Route::ProjectGet,
+        Route::ProjectDelete,
+        Route::KeysList,
+        Route::KeysCreate,
+        Route::KeyGet,
+        Route::KeyRevoke,
+        Route::TokensList,
+        Route::TokensCreate,
+        Route::TokenRevoke,
+    ];
+
+    pub fn spec(self) -> RouteSpec {
+        use Access::*;
+        let (method, path, access, summary, tag) = match self {
+            Route::Healthz => (
+                Method::GET,
+                "/healthz",
+                Public,
+                "Process is alive",
+                "health",
+            ),
+            Route::Readyz => (
+                Method::GET,
+                "/readyz",
+                Public,
+                "Database is open and writable",
+                "health",
+            ),
+            Route::OpenApi => (
+                Method::GET,
+                "/api/openapi.json",
+                Public,
+                "This OpenAPI document",
+                "docs",
+            ),
+            Route::Docs => (
+                Method::GET,
+                "/api/docs",
+                Public,
+                "Readable API reference (works offline)",
+                "docs",
+            ),
+            Route::Me => (
+                Method::GET,
+                "/api/v1/me",
+                ApiKey(None),
+                "The calling API key",
+                "api",
+            ),
+            Route::AccountsList => (
+                Method::GET,
+                "/admin/v1/accounts",
+                Management,
+                "List accounts",
+                "accounts",
+            ),
+            Route::AccountsCreate => (
+                Method::POST,
+                "/admin/v1/accounts",
+                Management,
+                "Create an account (with its default project)",
+                "accounts",
+            ),
+            Route::AccountGet => (
+                Method::GET,
+                "/admin/v1/accounts/{account_id}",
+                Management,
+                "Get an account",
+                "accounts",
+            ),
+            Route::AccountUpdate => (
+                Method::PATCH,
+                "/admin/v1/accounts/{account_id}",
+                Management,
+                "Change an account's name, plan or disabled flag",
+                "accounts",
+            ),
+            Route::AccountDelete => (
+                Method::DELETE,
+                "/admin/v1/accounts/{account_id}",
+                Management,
+                "Delete an account with its projects and keys",
+                "accounts",
+            ),
+            Route::ProjectsList => (
+                Method::GET,
+                "/admin/v1/accounts/{account_id}/projects",
+                Management,
+                "List an account's projects",
+                "projects",
+            ),
+            Route::ProjectsCreate => (
+                Method::POST,
+                "/admin/v1/accounts/{account_id}/projects",
+                Management,
+                "Create a project",
+                "projects",
+            ),
+            Route::ProjectGet => (
+                Method::GET,
+                "/admin/v1/projects/{project_id}",
+                Management,
+                "Get a project",
+                "projects",
+            ),
+            Route::ProjectDelete => (
+                Method::DELETE,
+                "/admin/v1/projects/{project_id}",
+                Management,
+                "Delete a project and its keys",
+                "projects",
+            ),
+            Route::KeysList => (
+                Method::GET,
+                "/admin/v1/keys",
+                Management,
+                "List API keys (optionally of one account)",
+                "keys",
+            ),
+            Route::KeysCreate => (
+                Method::POST,
+                "/admin/v1/keys",
+                Management,
+                "Create an API key; the value is returned once",
+                "keys",
+            ),
+            Route::KeyGet => (
+                Method::GET,
+                "/admin/v1/keys/{key_id}",
+                Management,
+                "Get an API key's metadata",
+                "keys",
+            ),
+            Route::KeyRevoke => (
+                Method::DELETE,
+                "/admin/v1/keys/{key_id}",
+                Management,
+                "Revoke an API key (effective on the next request)",
+                "keys",
+            ),
+            Route::TokensList => (
+                Method::GET,
+                "/admin/v1/tokens",
+                Management,
+                "List management tokens",
+                "tokens",
+            ),
+            Route::TokensCreate => (
+                Method::POST,
+                "/admin/v1/tokens",
+                Management,
+                "Create a management token; the value is returned once",
+                "tokens",
+            ),
+            Route::TokenRevoke => (
+                Method::DELETE,
+                "/admin/v1/tokens/{token_id}",
+                Management,
+                "Revoke a management token",
+                "tokens",
+            ),
+        };
+        RouteSpec {
+            method,
+            path,
+            access,
+            summary,
+            tag,
+        }
+    }
+
+    /// A stable name for logs and documentation (`operationId`).
+    pub fn name(self) -> String {
+        let mut s = format!("{self:?}");
+        if let Some(first) = s.get_mut(0..1) {
+            first.make_ascii_lowercase();
+        }
+        s
+    }
+}
+
+/// Outcome of matching a request against the table.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolution {
+    Found(Route, Vec<String>),
+    /// The path exists with other methods; they go in the `Allow` header.
+    WrongMethod(Vec<Method>),
+    NotFound,
+}
+
+pub fn resolve(method: &Method, path: &str) -> Resolution {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut allowed = Vec::new();
+    for route in Route::ALL {
+        let spec = route.spec();
+        let Some(params) = match_template(spec.path, &segments) else {
+            continue;
+        };
+        // HEAD is served as GET without a body by hyper's callers; accept it where GET is.
+        if spec.method == *method || (*method == Method::HEAD && spec.method == Method::GET) {
+            return Resolution::Found(route, params);
+        }
+        allowed.push(spec.method);
+    }
+    if allowed.is_empty() {
+        Resolution::NotFound
+    } else {
+        Resolution::WrongMethod(allowed)
+    }
+}
+
+fn match_template(template: &str, segments: &[&str]) -> Option<Vec<String>> {
+    let parts: Vec<&str> = template.split('/').collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (t, s) in parts.iter().zip(segments) {
+        if t.starts_with('{') {
+            if s.is_empty() {
+                return None;
+            }
+            params.push((*s).to_string());
+        } else if t != s {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_resolves_from_its_own_template() {
+        for r in Route::ALL {
+            let spec = r.spec();
+            let path = spec
+                .path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x1" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            match resolve(&spec.method, &path) {
+                Resolution::Found(found, _) => assert_eq!(found, r, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn templates_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for r in Route::ALL {
+            let s = r.spec();
+            assert!(seen.insert((s.method.clone(), s.path)), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_method_lists_the_allowed_ones() {
+        assert_eq!(
+            resolve(&Method::PUT, "/admin/v1/keys"),
+            Resolution::WrongMethod(vec![Method::GET, Method::POST])
+        );
+        assert_eq!(resolve(&Method::GET, "/nope"), Resolution::NotFound);
+        assert_eq!(
+            resolve(&Method::GET, "/admin/v1/keys/"),
+            Resolution::NotFound
+        );
+        assert!(
+            matches!(resolve(&Method::GET, "/admin/v1/keys/k1"), Resolution::Found(Route::KeyGet, p) if p == ["k1"])
+        );
+    }
+}

@@ -1,0 +1,631 @@
+//! The database: one redb file in the data dir, opened by one process at a time. Typed accessors,
+//! one write transaction per logical operation. Synchronous: async callers wrap calls in
+//! `spawn_blocking`. Knows nothing of HTTP, scopes or audio.
+
+pub mod codec;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+
+use codec::{Record, decode, encode};
+use schema::{AccountRecord, KeyRecord, ProjectRecord, TokenRecord, table};
+
+pub const DB_FILE: &str = "tonearm.redb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "the data directory {0} is in use by another tonearm process; stop it first (a data \
+         directory can be opened by one process at a time)"
+    )]
+    Locked(PathBuf),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Db(#[from] redb::Error),
+    #[error("stored record in table {table} is corrupt")]
+    Corrupt { table: &'static str },
+    #[error("stored record in table {table} has unknown format version {version}; upgrade tonearm")]
+    UnknownVersion { table: &'static str, version: u8 },
+    #[error("cannot encode record: {0}")]
+    Encode(String),
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    Exists,
+    #[error("limit of {0} reached")]
+    LimitReached(usize),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self { Error::Db(e.into()) }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// One page of a listing: items in id order and the id to pass as `after` for the next page.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<(u128, T)>,
+    pub next: Option<u128>,
+}
+
+/// Handle to the open database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+type IdTable = TableDefinition<'static, u128, &'static [u8]>;
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`. Fails fast with `Error::Locked` when
+    /// another process holds it: redb takes an exclusive file lock.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| Error::DataDir {
+            path: data_dir.to_path_buf(),
+            source: e,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(Error::Locked(data_dir.to_path_buf()));
+            }
+            Err(e) => return Err(Error::Db(e.into())),
+        };
+        let store = Store { db: Arc::new(db) };
+        store.init()?;
+        Ok(store)
+    }
+
+    fn init(&self) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(table::META)?;
+            if meta.get("schema_version")?.is_none() {
+                meta.insert("schema_version", schema::SCHEMA_VERSION)?;
+            }
+            // Create every table so readers never meet a missing one.
+            txn.open_table(table::ACCOUNTS)?;
+            txn.open_table(table::PROJECTS)?;
+            txn.open_table(table::PROJECTS_BY_ACCOUNT)?;
+            txn.open_table(table::KEYS)?;
+            txn.open_table(table::KEYS_BY_ACCOUNT)?;
+            txn.open_table(table::TOKENS)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A real write and commit: what `/readyz` means by "writable".
+    pub fn probe_write(&self, now_ms: u64) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(table::META)?
+            .insert("ready_probe_ms", now_ms)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    // ---- accounts ----
+
+    /// Creates an account together with its `default` project.
+    pub fn create_account(
+        &self,
+        id: u128,
+        account: &AccountRecord,
+        default_project: (u128, &ProjectRecord),
+    ) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        put(&txn, table::ACCOUNTS, id, account)?;
+        put(&txn, table::PROJECTS, default_project.0, default_project.1)?;
+        txn.open_table(table::PROJECTS_BY_ACCOUNT)?
+            .insert((id, default_project.0), ())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn get_account(&self, id: u128) -> Result<Option<AccountRecord>> {
+        self.get(table::ACCOUNTS, "accounts", id)
+    }
+
+    pub fn list_accounts(&self, after: Option<u128>, limit: usize) -> Result<Page<AccountRecord>> {
+        self.list(table::ACCOUNTS, "accounts", after, limit)
+    }
+
+    /// Applies `change` to the stored account; `Ok(None)` when there is none.
+    pub fn update_account(
+        &self,
+        id: u128,
+        change: impl FnOnce(&mut AccountRecord),
+    ) -> Result<Option<AccountRecord>> {
+        self.update(table::ACCOUNTS, "accounts", id, change)
+    }
+
+    /// Deletes an account with its projects and keys. Returns the ids of the deleted keys.
+    pub fn delete_account(&self, id: u128) -> Result<Option<Vec<u128>>> {
+        let txn = self.db.begin_write()?;
+        if txn.open_table(table::ACCOUNTS)?.remove(id)?.is_none() {
+            return Ok(None);
+        }
+        let projects = index_ids(&txn, table::PROJECTS_BY_ACCOUNT, id)?;
+        {
+            let mut t = txn.open_table(table::PROJECTS)?;
+            let mut idx = txn.open_table(table::PROJECTS_BY_ACCOUNT)?;
+            for p in &projects {
+                t.remove(*p)?;
+                idx.remove((id, *p))?;
+            }
+        }
+        let keys = index_ids(&txn, table::KEYS_BY_ACCOUNT, id)?;
+        {
+            let mut t = txn.open_table(table::KEYS)?;
+            let mut idx = txn.open_table(table::KEYS_BY_ACCOUNT)?;
+            for k in &keys {
+                t.remove(*k)?;
+                idx.remove((id, *k))?;
+            }
+        }
+        txn.commit()?;
+        Ok(Some(keys))
+    }
+
+    // ---- projects ----
+
+    /// Creates a project; `Error::NotFound` without the account, `Error::Exists` when the
+    /// account already has a project of that name.
+    pub fn create_project(&self, id: u128, project: &ProjectRecord) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        if txn
+            .open_table(table::ACCOUNTS)?
+            .get(project.account)?
+            .is_none()
+        {
+            return Err(Error::NotFound);
+        }
+        for p in index_ids(&txn, table::PROJECTS_BY_ACCOUNT, project.account)? {
+            let existing: Option<ProjectRecord> =
+                get_in(&txn.open_table(table::PROJECTS)?, "projects", p)?;
+            if existing.is_some_and(|e| e.name == project.name) {
+                return Err(Error::Exists);
+            }
+        }
+        put(&txn, table::PROJECTS, id, project)?;
+        txn.open_table(table::PROJECTS_BY_ACCOUNT)?
+            .insert((project.account, id), ())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn get_project(&self, id: u128) -> Result<Option<ProjectRecord>> {
+        self.get(table::PROJECTS, "projects", id)
+    }
+
+    /// An account's projects in creation order.
+    pub fn list_projects(
+        &self,
+        account: u128,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Result<Page<ProjectRecord>> {
+        self.list_by_index(
+            table::PROJECTS_BY_ACCOUNT,
+            table::PROJECTS,
+            "projects",
+            account,
+            after,
+            limit,
+        )
+    }
+
+    /// Deletes a project and the keys that belong to it. Returns the deleted key ids.
+    pub fn delete_project(&self, id: u128) -> Result<Option<Vec<u128>>> {
+        let txn = self.db.begin_write()?;
+        let Some(project): Option<ProjectRecord> =
+            get_in(&txn.open_table(table::PROJECTS)?, "projects", id)?
+        else {
+            return Ok(None);
+        };
+        txn.open_table(table::PROJECTS)?.remove(id)?;
+        txn.open_table(table::PROJECTS_BY_ACCOUNT)?
+            .remove((project.account, id))?;
+        let mut deleted = Vec::new();
+        for k in index_ids(&txn, table::KEYS_BY_ACCOUNT, project.account)? {
+            let key: Option<KeyRecord> = get_in(&txn.open_table(table::KEYS)?, "keys", k)?;
+            if key.is_some_and(|key| key.project == id) {
+                txn.open_table(table::KEYS)?.remove(k)?;
+                txn.open_table(table::KEYS_BY_ACCOUNT)?
+                    .remove((project.account, k))?;
+                deleted.push(k);
+            }
+        }
+        txn.commit()?;
+        Ok(Some(deleted))
+    }
+
+    // ---- API keys ----
+
+    /// Stores a new key unless its account already holds `max_active` keys that are neither
+    /// revoked nor expired at `now_ms` (checked in the same transaction, so concurrent creates
+    /// cannot overshoot).
+    pub fn insert_key(
+        &self,
+        id: u128,
+        key: &KeyRecord,
+        max_active: usize,
+        now_ms: u64,
+    ) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        let mut active = 0;
+        for k in index_ids(&txn, table::KEYS_BY_ACCOUNT, key.account)? {
+            let existing: Option<KeyRecord> = get_in(&txn.open_table(table::KEYS)?, "keys", k)?;
+            if existing.is_some_and(|e| {
+                e.revoked_at_ms.is_none() && e.expires_at_ms.is_none_or(|x| x > now_ms)
+            }) {
+                active += 1;
+            }
+        }
+        if active >= max_active {
+            return Err(Error::LimitReached(max_active));
+        }
+        put(&txn, table::KEYS, id, key)?;
+        txn.open_table(table::KEYS_BY_ACCOUNT)?
+            .insert((key.account, id), ())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn get_key(&self, id: u128) -> Result<Option<KeyRecord>> {
+        self.get(table::KEYS, "keys", id)
+    }
+
+    /// Keys of one account, or of all accounts, in creation order.
+    pub fn list_keys(
+        &self,
+        account: Option<u128>,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Result<Page<KeyRecord>> {
+        match account {
+            Some(a) => {
+                self.list_by_index(table::KEYS_BY_ACCOUNT, table::KEYS, "keys", a, after, limit)
+            }
+            None => self.list(table::KEYS, "keys", after, limit),
+        }
+    }
+
+    pub fn update_key(
+        &self,
+        id: u128,
+        change: impl FnOnce(&mut KeyRecord),
+    ) -> Result<Option<KeyRecord>> {
+        self.update(table::KEYS, "keys", id, change)
+    }
+
+    /// Every key, for building the in-memory verification index at start-up.
+    pub fn all_keys(&self) -> Result<Vec<(u128, KeyRecord)>> {
+        Ok(self.list(table::KEYS, "keys", None, usize::MAX)?.items)
+    }
+
+    // ---- management tokens ----
+
+    pub fn insert_token(&self, id: u128, token: &TokenRecord) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        put(&txn, table::TOKENS, id, token)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn list_tokens(&self, after: Option<u128>, limit: usize) -> Result<Page<TokenRecord>> {
+        self.list(table::TOKENS, "tokens", after, limit)
+    }
+
+    pub fn update_token(
+        &self,
+        id: u128,
+        change: impl FnOnce(&mut TokenRecord),
+    ) -> Result<Option<TokenRecord>> {
+        self.update(table::TOKENS, "tokens", id, change)
+    }
+
+    pub fn all_tokens(&self) -> Result<Vec<(u128, TokenRecord)>> {
+        Ok(self.list(table::TOKENS, "tokens", None, usize::MAX)?.items)
+    }
+
+    /// Writes batched last-used times in one transaction; ids that no longer exist are skipped.
+    pub fn record_last_used(&self, keys: &[(u128, u64)], tokens: &[(u128, u64)]) -> Result<()> {
+        if keys.is_empty() && tokens.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write()?;
+        for &(id, at) in keys {
+            update_in::<KeyRecord>(&txn, table::KEYS, "keys", id, |k| {
+                k.last_used_at_ms = Some(at)
+            })?;
+        }
+        for &(id, at) in tokens {
+            update_in::<TokenRecord>(&txn, table::TOKENS, "tokens", id, |t| {
+                t.last_used_at_ms = Some(at)
+            })?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    // ---- generic helpers ----
+
+    fn get<T: Record>(&self, def: IdTable, name: &'static str, id: u128) -> Result<Option<T>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(def)?;
+        get_in(&t, name, id)
+    }
+
+    fn update<T: Record>(
+        &self,
+        def: IdTable,
+        name: &'static str,
+        id: u128,
+        change: impl FnOnce(&mut T),
+    ) -> Result<Option<T>> {
+        let txn = self.db.begin_write()?;
+        let out = update_in(&txn, def, name, id, change)?;
+        txn.commit()?;
+        Ok(out)
+    }
+
+    fn list<T: Record>(
+        &self,
+        def: IdTable,
+        name: &'static str,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Result<Page<T>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(def)?;
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        let mut items = Vec::new();
+        let mut next = None;
+        if after != Some(u128::MAX) {
+            for entry in t.range(start..)? {
+                let (k, v) = entry?;
+                if items.len() == limit {
+                    next = items.last().map(|(id, _)| *id);
+                    break;
+                }
+                items.push((k.value(), decode(name, v.value())?));
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    fn list_by_index<T: Record>(
+        &self,
+        index: TableDefinition<'static, (u128, u128), ()>,
+        def: IdTable,
+        name: &'static str,
+        parent: u128,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Result<Page<T>> {
+        let txn = self.db.begin_read()?;
+        let idx = txn.open_table(index)?;
+        let t = txn.open_table(def)?;
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        let mut items = Vec::new();
+        let mut next = None;
+        if after != Some(u128::MAX) {
+            for entry in idx.range((parent, start)..=(parent, u128::MAX))? {
+                let (k, _) = entry?;
+                let (_, id) = k.value();
+                if items.len() == limit {
+                    next = items.last().map(|(id, _)| *id);
+                    break;
+                }
+                if let Some(rec) = get_in(&t, name, id)? {
+                    items.push((id, rec));
+                }
+            }
+        }
+        Ok(Page { items, next })
+    }
+}
+
+fn put<T: Record>(txn: &WriteTransaction, def: IdTable, id: u128, rec: &T) -> Result<()> {
+    let bytes = encode(rec)?;
+    txn.open_table(def)?.insert(id, bytes.as_slice())?;
+    Ok(())
+}
+
+fn get_in<T: Record>(
+    t: &impl ReadableTable<u128, &'static [u8]>,
+    name: &'static str,
+    id: u128,
+) -> Result<Option<T>> {
+    match t.get(id)? {
+        Some(v) => Ok(Some(decode(name, v.value())?)),
+        None => Ok(None),
+    }
+}
+
+fn update_in<T: Record>(
+    txn: &WriteTransaction,
+    def: IdTable,
+    name: &'static str,
+    id: u128,
+    change: impl FnOnce(&mut T),
+) -> Result<Option<T>> {
+    let mut t = txn.open_table(def)?;
+    let current: Option<T> = get_in(&t, name, id)?;
+    let Some(mut rec) = current else {
+        return Ok(None);
+    };
+    change(&mut rec);
+    let bytes = encode(&rec)?;
+    t.insert(id, bytes.as_slice())?;
+    Ok(Some(rec))
+}
+
+fn index_ids(
+    txn: &WriteTransaction,
+    index: TableDefinition<'static, (u128, u128), ()>,
+    parent: u128,
+) -> Result<Vec<u128>> {
+    let idx = txn.open_table(index)?;
+    let mut out = Vec::new();
+    for entry in idx.range((parent, 0)..=(parent, u128::MAX))? {
+        let (k, _) = entry?;
+        out.push(k.value().1);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema::SecretDigest;
+    use super::*;
+
+    fn account() -> AccountRecord {
+        AccountRecord {
+            name: "a".into(),
+            plan: "default".into(),
+            created_at_ms: 1,
+            disabled: false,
+        }
+    }
+
+    fn key(account: u128, project: u128) -> KeyRecord {
+        KeyRecord {
+            account,
+            project,
+            label: "k".into(),
+            scopes: vec![],
+            digest: SecretDigest {
+                sha256: [0; 32],
+                prefix: "abcd".into(),
+                last4: "wxyz".into(),
+            },
+            created_at_ms: 1,
+            last_used_at_ms: None,
+            expires_at_ms: None,
+            revoked_at_ms: None,
+        }
+    }
+
+    fn project(account: u128, name: &str) -> ProjectRecord {
+        ProjectRecord {
+            account,
+            name: name.into(),
+            created_at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn second_open_of_same_dir_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _a = Store::open(dir.path()).unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(Error::Locked(_))));
+    }
+
+    #[test]
+    fn deleting_an_account_deletes_its_projects_keys_and_index_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.create_account(1, &account(), (10, &project(1, "default")))
+            .unwrap();
+        s.create_project(11, &project(1, "other")).unwrap();
+        s.insert_key(100, &key(1, 10), 5, 0).unwrap();
+        assert_eq!(s.delete_account(1).unwrap(), Some(vec![100]));
+        assert!(s.get_project(10).unwrap().is_none());
+        assert!(s.get_key(100).unwrap().is_none());
+        assert!(s.list_projects(1, None, 10).unwrap().items.is_empty());
+        assert!(s.list_keys(Some(1), None, 10).unwrap().items.is_empty());
+    }
+
+    #[test]
+    fn deleting_a_project_deletes_only_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.create_account(1, &account(), (10, &project(1, "default")))
+            .unwrap();
+        s.create_project(11, &project(1, "other")).unwrap();
+        s.insert_key(100, &key(1, 10), 5, 0).unwrap();
+        s.insert_key(101, &key(1, 11), 5, 0).unwrap();
+        assert_eq!(s.delete_project(11).unwrap(), Some(vec![101]));
+        let keys: Vec<u128> = s
+            .list_keys(Some(1), None, 10)
+            .unwrap()
+            .items
+            .iter()
+            .map(|k| k.0)
+            .collect();
+        assert_eq!(keys, vec![100]);
+    }
+
+    #[test]
+    fn project_names_are_unique_per_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.create_account(1, &account(), (10, &project(1, "default")))
+            .unwrap();
+        assert!(matches!(
+            s.create_project(11, &project(1, "default")),
+            Err(Error::Exists)
+        ));
+        assert!(matches!(
+            s.create_project(12, &project(2, "x")),
+            Err(Error::NotFound)
+        ));
+    }
+
+    #[test]
+    fn active_key_limit_ignores_revoked_and_expired_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.create_account(1, &account(), (10, &project(1, "default")))
+            .unwrap();
+        s.insert_key(100, &key(1, 10), 2, 50).unwrap();
+        let mut expired = key(1, 10);
+        expired.expires_at_ms = Some(40);
+        s.insert_key(101, &expired, 2, 30).unwrap();
+        // At t=50 key 101 has expired: one active, so one more fits.
+        s.insert_key(102, &key(1, 10), 2, 50).unwrap();
+        assert!(matches!(
+            s.insert_key(103, &key(1, 10), 2, 50),
+            Err(Error::LimitReached(2))
+        ));
+        s.update_key(100, |k| k.revoked_at_ms = Some(50)).unwrap();
+        s.insert_key(103, &key(1, 10), 2, 50).unwrap();
+    }
+
+    #[test]
+    fn pages_follow_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        for i in 1..=5u128 {
+            s.create_account(i, &account(), (100 + i, &project(i, "default")))
+                .unwrap();
+        }
+        let p1 = s.list_accounts(None, 2).unwrap();
+        assert_eq!(p1.items.iter().map(|i| i.0).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(p1.next, Some(2));
+        let p3 = s.list_accounts(Some(4), 2).unwrap();
+        assert_eq!(p3.items.iter().map(|i| i.0).collect::<Vec<_>>(), vec![5]);
+        assert_eq!(p3.next, None);
+    }
+}

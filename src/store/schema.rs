@@ -1,0 +1,179 @@
+//! Every table tonearm keeps and the record stored in it. Keys are native redb types (u128 ids
+//! sort by creation time); values are `[version][postcard]` (see codec.rs). Change a record →
+//! bump its VERSION and add a decode arm.
+
+use serde::{Deserialize, Serialize};
+
+use super::codec::Record;
+
+pub mod table {
+    use redb::TableDefinition;
+
+    /// Small facts about the database itself (format version, readiness probe).
+    pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+    /// AccountRecord by account id.
+    pub const ACCOUNTS: TableDefinition<u128, &[u8]> = TableDefinition::new("accounts");
+    /// ProjectRecord by project id.
+    pub const PROJECTS: TableDefinition<u128, &[u8]> = TableDefinition::new("projects");
+    /// (account id, project id): an account's projects, in creation order.
+    pub const PROJECTS_BY_ACCOUNT: TableDefinition<(u128, u128), ()> =
+        TableDefinition::new("projects_by_account");
+    /// KeyRecord by key id. The SHA-256 of the secret is inside; the secret never is.
+    pub const KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("keys");
+    /// (account id, key id): an account's keys, in creation order.
+    pub const KEYS_BY_ACCOUNT: TableDefinition<(u128, u128), ()> =
+        TableDefinition::new("keys_by_account");
+    /// TokenRecord (management tokens) by token id.
+    pub const TOKENS: TableDefinition<u128, &[u8]> = TableDefinition::new("tokens");
+}
+
+/// Layout version of the database as a whole, for migrations that move keys between tables.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub name: String,
+    pub plan: String,
+    pub created_at_ms: u64,
+    pub disabled: bool,
+}
+impl Record for AccountRecord {
+    const VERSION: u8 = 1;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectRecord {
+    pub account: u128,
+    pub name: String,
+    pub created_at_ms: u64,
+}
+impl Record for ProjectRecord {
+    const VERSION: u8 = 1;
+}
+
+/// The public parts of a secret plus its hash: enough to verify and to show, never to recover.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretDigest {
+    pub sha256: [u8; 32],
+    /// First 4 characters of the random part, for display.
+    pub prefix: String,
+    /// Last 4 characters of the whole value, for display.
+    pub last4: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub account: u128,
+    pub project: u128,
+    pub label: String,
+    pub scopes: Vec<String>,
+    pub digest: SecretDigest,
+    pub created_at_ms: u64,
+    /// Written at most once a minute per key, from memory, never per request.
+    pub last_used_at_ms: Option<u64>,
+    pub expires_at_ms: Option<u64>,
+    pub revoked_at_ms: Option<u64>,
+}
+impl Record for KeyRecord {
+    const VERSION: u8 = 1;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub label: String,
+    pub digest: SecretDigest,
+    pub created_at_ms: u64,
+    pub last_used_at_ms: Option<u64>,
+    pub revoked_at_ms: Option<u64>,
+}
+impl Record for TokenRecord {
+    const VERSION: u8 = 1;
+}
+
+#[cfg(test)]
+mod tests {
+    //! Golden bytes pin the on-disk format: a change here needs a VERSION bump and a migration.
+    use super::*;
+    use crate::store::codec::{decode, encode};
+
+    fn digest() -> SecretDigest {
+        SecretDigest {
+            sha256: [7; 32],
+            prefix: "abcd".into(),
+            last4: "wxyz".into(),
+        }
+    }
+
+    #[test]
+    fn account_record_golden_bytes() {
+        let r = AccountRecord {
+            name: "Label".into(),
+            plan: "default".into(),
+            created_at_ms: 1,
+            disabled: false,
+        };
+        let b = encode(&r).unwrap();
+        assert_eq!(
+            b,
+            [
+                1, 5, b'L', b'a', b'b', b'e', b'l', 7, b'd', b'e', b'f', b'a', b'u', b'l', b't', 1,
+                0
+            ]
+        );
+        assert_eq!(decode::<AccountRecord>("accounts", &b).unwrap(), r);
+    }
+
+    #[test]
+    fn project_record_golden_bytes() {
+        let r = ProjectRecord {
+            account: 2,
+            name: "p".into(),
+            created_at_ms: 3,
+        };
+        let b = encode(&r).unwrap();
+        assert_eq!(b, [1, 2, 1, b'p', 3]);
+        assert_eq!(decode::<ProjectRecord>("projects", &b).unwrap(), r);
+    }
+
+    #[test]
+    fn key_record_round_trips_and_starts_with_version() {
+        let r = KeyRecord {
+            account: 1,
+            project: 2,
+            label: "ci".into(),
+            scopes: vec!["analyze".into()],
+            digest: digest(),
+            created_at_ms: 5,
+            last_used_at_ms: None,
+            expires_at_ms: Some(9),
+            revoked_at_ms: None,
+        };
+        let b = encode(&r).unwrap();
+        assert_eq!(&b[..6], &[1, 1, 2, 2, b'c', b'i']);
+        assert_eq!(decode::<KeyRecord>("keys", &b).unwrap(), r);
+    }
+
+    #[test]
+    fn token_record_round_trips() {
+        let r = TokenRecord {
+            label: "ops".into(),
+            digest: digest(),
+            created_at_ms: 5,
+            last_used_at_ms: Some(6),
+            revoked_at_ms: None,
+        };
+        let b = encode(&r).unwrap();
+        assert_eq!(&b[..5], &[1, 3, b'o', b'p', b's']);
+        assert_eq!(decode::<TokenRecord>("tokens", &b).unwrap(), r);
+    }
+
+    #[test]
+    fn unknown_version_and_garbage_are_errors_not_panics() {
+        assert!(matches!(
+            decode::<ProjectRecord>("projects", &[9, 1, 2]),
+            Err(crate::store::Error::UnknownVersion { version: 9, .. })
+        ));
+        assert!(decode::<ProjectRecord>("projects", &[1, 0xff]).is_err());
+        assert!(decode::<ProjectRecord>("projects", &[]).is_err());
+    }
+}

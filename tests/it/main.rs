@@ -1,1 +1,16 @@
 //! Integration tests: each module drives the real `tonearm` binary as a user or client would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Keys and management tokens over HTTP.
+mod keys;
+// HTTP behaviour: errors, limits, shutdown, locking.
+mod server;
+// HTTPS.
+mod tls;
+// Start-up configuration and the config commands.
+mod config;
+// The management CLI.
+mod cli;
+// OpenAPI document against the live router.
+mod openapi;
+mod support;

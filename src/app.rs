@@ -8,13 +8,19 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::api::State;
+use crate::api::accounts_policy_state;
 use crate::auth::Credentials;
-use crate::config::Config;
+use crate::config::{Config, Source};
 use crate::http::listener;
+use crate::ids::now_ms;
+use crate::policy::Policy;
+use crate::policy::month::month_index;
 use crate::store::Store;
 
 /// How often in-memory last-used times reach the database: at most one write per key per period.
 const LAST_USED_FLUSH: Duration = Duration::from_secs(60);
+/// How often monthly call counts reach the database: a crash loses at most this much.
+const USAGE_FLUSH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -33,16 +39,23 @@ pub struct Server;
 impl Server {
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully. Prints `listening on ADDR` on
     /// stdout once the socket is bound, for supervisors and tests.
-    pub async fn run(config: Config) -> Result<(), Error> {
+    pub async fn run(config: Config, source: Source) -> Result<(), Error> {
         let dir = config.storage.data_dir.clone();
-        let (store, keys, tokens) = tokio::task::spawn_blocking(move || {
+        let month = month_index(now_ms());
+        let (store, keys, tokens, accounts, usage) = tokio::task::spawn_blocking(move || {
             let store = Store::open(&dir)?;
             let (keys, tokens) = (store.all_keys()?, store.all_tokens()?);
-            Ok::<_, crate::store::Error>((store, keys, tokens))
+            let (accounts, usage) = (store.all_accounts()?, store.usage_for_month(month)?);
+            Ok::<_, crate::store::Error>((store, keys, tokens, accounts, usage))
         })
         .await
         .map_err(|e| Error::Task(e.to_string()))??;
         let credentials = Credentials::load(keys, tokens);
+        let policy = Policy::new(config.plans.clone(), config.server.trusted_proxies.clone());
+        for (id, a) in &accounts {
+            policy.set_account(*id, accounts_policy_state(a));
+        }
+        policy.load_month_counts(month, usage);
         let tls = config
             .server
             .tls
@@ -59,6 +72,7 @@ impl Server {
             config,
             store,
             credentials,
+            policy,
         });
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -73,10 +87,8 @@ impl Server {
             }
             let _ = shutdown_tx.send(true);
         });
-        let flusher = tokio::spawn(flush_last_used_periodically(
-            state.clone(),
-            shutdown_rx.clone(),
-        ));
+        let flusher = tokio::spawn(flush_periodically(state.clone(), shutdown_rx.clone()));
+        tokio::spawn(reload_on_sighup(state.clone(), source)?);
 
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(address = %addr, scheme, "listening");
@@ -92,18 +104,55 @@ impl Server {
         }
         let _ = flusher.await;
         flush_last_used(&state).await;
+        flush_usage(&state).await;
         tracing::info!("stopped");
         Ok(())
     }
 }
 
-async fn flush_last_used_periodically(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+async fn flush_periodically(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+    let mut last_used = tokio::time::interval(LAST_USED_FLUSH);
+    let mut usage = tokio::time::interval(USAGE_FLUSH);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(LAST_USED_FLUSH) => flush_last_used(&state).await,
+            _ = last_used.tick() => flush_last_used(&state).await,
+            _ = usage.tick() => flush_usage(&state).await,
             _ = shutdown.changed() => return,
         }
     }
+}
+
+async fn flush_usage(state: &Arc<State>) {
+    let counts = state.policy.take_dirty_months();
+    if counts.is_empty() {
+        return;
+    }
+    if let Err(e) = state.db(move |s| s.record_usage(&counts)).await {
+        tracing::warn!(error = %e.message, "could not record monthly usage");
+    }
+}
+
+/// SIGHUP re-reads the configuration file and applies new plan numbers and trusted proxies;
+/// other options need a restart. A file that fails validation is logged and ignored.
+fn reload_on_sighup(
+    state: Arc<State>,
+    source: Source,
+) -> Result<impl std::future::Future<Output = ()>, Error> {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(Error::Signal)?;
+    Ok(async move {
+        while hup.recv().await.is_some() {
+            match Config::load(&source) {
+                Ok(c) => {
+                    state
+                        .policy
+                        .reload(c.plans.clone(), c.server.trusted_proxies.clone());
+                    tracing::info!(plans = c.plans.len(), "SIGHUP: configuration reloaded");
+                }
+                Err(e) => tracing::error!(error = %e, "SIGHUP: configuration not reloaded"),
+            }
+        }
+    })
 }
 
 async fn flush_last_used(state: &Arc<State>) {

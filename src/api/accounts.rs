@@ -5,9 +5,11 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 
 use super::{Ctx, PageParams, view};
+use crate::config::parse_net;
 use crate::http::body::{Body, json_response};
 use crate::http::error::ApiError;
 use crate::ids::{AccountId, ProjectId, now_ms};
+use crate::policy::AccountState;
 use crate::store::schema::{AccountRecord, ProjectRecord};
 
 #[derive(Deserialize)]
@@ -24,10 +26,35 @@ struct UpdateAccount {
     name: Option<String>,
     plan: Option<String>,
     disabled: Option<bool>,
+    /// Addresses and CIDR ranges; an empty list allows any address.
+    allowed_ips: Option<Vec<String>>,
 }
 
-pub const DEFAULT_PLAN: &str = "default";
 pub const DEFAULT_PROJECT: &str = "default";
+
+/// What the policy layer keeps of an account. Stored addresses were validated on the way in.
+pub fn policy_state(a: &AccountRecord) -> AccountState {
+    AccountState {
+        plan: a.plan.clone(),
+        disabled: a.disabled,
+        allowed_ips: a.allowed_ips.iter().filter_map(|s| parse_net(s)).collect(),
+    }
+}
+
+fn validate_ips(list: &[String]) -> Result<Vec<String>, ApiError> {
+    if list.len() > 1000 {
+        return Err(ApiError::invalid("allowed_ips holds at most 1000 entries"));
+    }
+    list.iter()
+        .map(|s| {
+            parse_net(s).map(|n| n.to_string()).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "{s:?} in allowed_ips is not an IP address or CIDR range"
+                ))
+            })
+        })
+        .collect()
+}
 
 pub fn validate_name(field: &str, name: &str) -> Result<String, ApiError> {
     let n = name.trim();
@@ -39,16 +66,12 @@ pub fn validate_name(field: &str, name: &str) -> Result<String, ApiError> {
     Ok(n.to_string())
 }
 
-fn validate_plan(plan: &str) -> Result<String, ApiError> {
-    let ok = !plan.is_empty()
-        && plan.len() <= 64
-        && plan
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-');
-    if !ok {
-        return Err(ApiError::invalid(
-            "plan must be 1 to 64 characters of a-z, 0-9, '_' and '-'",
-        ));
+fn validate_plan(ctx: &Ctx, plan: &str) -> Result<String, ApiError> {
+    if ctx.state.policy.plan(plan).is_none() {
+        return Err(ApiError::invalid(format!(
+            "no plan named {plan:?}; configured plans: {}",
+            ctx.state.policy.plan_names().join(", ")
+        )));
     }
     Ok(plan.to_string())
 }
@@ -62,7 +85,10 @@ pub fn parse_account_id(s: &str) -> Result<u128, ApiError> {
 pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
     let req: CreateAccount = ctx.json(body).await?;
     let name = validate_name("name", &req.name)?;
-    let plan = validate_plan(req.plan.as_deref().unwrap_or(DEFAULT_PLAN))?;
+    let plan = validate_plan(
+        &ctx,
+        req.plan.as_deref().unwrap_or(crate::config::DEFAULT_PLAN),
+    )?;
     let now = now_ms();
     let id = AccountId::generate().map_err(|_| ApiError::internal())?.0;
     let project_id = ProjectId::generate().map_err(|_| ApiError::internal())?.0;
@@ -71,6 +97,9 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         plan,
         created_at_ms: now,
         disabled: false,
+        allowed_ips: Vec::new(),
+        credits: 0,
+        credits_month: 0,
     };
     let project = ProjectRecord {
         account: id,
@@ -81,6 +110,7 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     ctx.state
         .db(move |s| s.create_account(id, &a, (project_id, &p)))
         .await?;
+    ctx.state.policy.set_account(id, policy_state(&account));
     let mut body = view::account(id, &account);
     body["default_project_id"] = ProjectId(project_id).to_string().into();
     Ok(json_response(StatusCode::CREATED, &body))
@@ -116,7 +146,12 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         .as_deref()
         .map(|n| validate_name("name", n))
         .transpose()?;
-    let plan = req.plan.as_deref().map(validate_plan).transpose()?;
+    let plan = req
+        .plan
+        .as_deref()
+        .map(|p| validate_plan(&ctx, p))
+        .transpose()?;
+    let allowed_ips = req.allowed_ips.as_deref().map(validate_ips).transpose()?;
     let disabled = req.disabled;
     let a = ctx
         .state
@@ -131,10 +166,15 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
                 if let Some(d) = disabled {
                     a.disabled = d;
                 }
+                if let Some(ips) = allowed_ips {
+                    a.allowed_ips = ips;
+                }
             })
         })
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
+    // Applied to the policy before answering: the next request sees the change.
+    ctx.state.policy.set_account(id, policy_state(&a));
     Ok(json_response(StatusCode::OK, &view::account(id, &a)))
 }
 
@@ -146,6 +186,8 @@ pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
     ctx.state.credentials.remove_keys(&deleted_keys);
+    ctx.state.policy.forget_keys(&deleted_keys);
+    ctx.state.policy.remove_account(id);
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({

@@ -126,7 +126,13 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         expires_at_ms,
         revoked_at_ms: None,
     };
-    let max = ctx.state.config.keys.max_active_per_account;
+    let max = ctx
+        .state
+        .policy
+        .plan_of(account)
+        .map_or(crate::config::Plan::builtin_default().max_keys, |p| {
+            p.max_keys
+        });
     let r = record.clone();
     ctx.state
         .db(move |s| s.insert_key(id, &r, max, now))

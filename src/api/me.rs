@@ -20,6 +20,18 @@ pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         "created_at": rfc3339(k.created_at_ms),
         "last_used_at": k.last_used_ms().map(rfc3339),
         "expires_at": k.expires_at_ms.map(rfc3339),
+        "rate_limits": ctx.usage.map(|u| json!({
+            "minute": {
+                "limit": u.minute.limit,
+                "remaining": u.minute.remaining,
+                "reset": u.minute.reset_ms.div_ceil(1000),
+            },
+            "month": u.month.map(|m| json!({
+                "limit": m.limit,
+                "remaining": m.remaining,
+                "reset": m.reset_s,
+            })),
+        })),
     });
     Ok(json_response(StatusCode::OK, &body))
 }

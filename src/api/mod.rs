@@ -2,12 +2,14 @@
 //! and renders a view; credentials and scopes were already checked by `http::dispatch`.
 
 mod accounts;
+pub mod credits;
 mod health;
 mod keys;
 mod me;
 pub mod openapi;
 mod projects;
 mod tokens;
+pub use accounts::policy_state as accounts_policy_state;
 pub use tokens::prepare as tokens_prepare;
 pub mod view;
 
@@ -30,6 +32,7 @@ pub struct State {
     pub config: Config,
     pub store: Store,
     pub credentials: Credentials,
+    pub policy: crate::policy::Policy,
 }
 
 impl State {
@@ -76,6 +79,8 @@ pub struct Ctx {
     pub params: Vec<String>,
     pub parts: http::request::Parts,
     pub principal: Principal,
+    /// The caller's rate-limit windows after this call was counted (API-key routes only).
+    pub usage: Option<crate::policy::Usage>,
 }
 
 impl Ctx {
@@ -127,6 +132,10 @@ pub async fn handle(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<B
         Route::TokensList => tokens::list(ctx).await,
         Route::TokensCreate => tokens::create(ctx, body).await,
         Route::TokenRevoke => tokens::revoke(ctx).await,
+        Route::AccountInfo => credits::account(ctx).await,
+        Route::AccountLedger => credits::ledger(ctx).await,
+        Route::AccountCreditsGrant => credits::grant(ctx, body).await,
+        Route::AccountLedgerAdmin => credits::admin_ledger(ctx).await,
     }
 }
 

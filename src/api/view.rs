@@ -18,6 +18,7 @@ pub fn account(id: u128, a: &AccountRecord) -> Value {
         "name": a.name,
         "plan": a.plan,
         "disabled": a.disabled,
+        "allowed_ips": a.allowed_ips,
         "created_at": rfc3339(a.created_at_ms),
     })
 }

@@ -62,7 +62,7 @@ pub enum Error {
 
 pub struct ApiClient {
     base: String,
-    token: String,
+    token: Option<String>,
     inner: Client<
         hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
         Full<Bytes>,
@@ -70,19 +70,27 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
+    /// A client that authenticates with the management token from `args`.
     pub fn new(args: &ClientArgs) -> Result<ApiClient, Error> {
         let token = args
             .token
             .clone()
             .filter(|t| !t.is_empty())
             .ok_or(Error::NoToken)?;
-        let base = args.url.trim_end_matches('/').to_string();
+        let mut c = ApiClient::anonymous(&args.url, args.ca_file.as_deref())?;
+        c.token = Some(token);
+        Ok(c)
+    }
+
+    /// A client without credentials, for the public endpoints.
+    pub fn anonymous(url: &str, ca_file: Option<&std::path::Path>) -> Result<ApiClient, Error> {
+        let base = url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::Url(args.url.clone()));
+            return Err(Error::Url(url.to_string()));
         }
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = &args.ca_file {
+        if let Some(path) = ca_file {
             let ca_err = |m: String| Error::Ca {
                 path: path.display().to_string(),
                 message: m,
@@ -105,7 +113,7 @@ impl ApiClient {
             .build();
         Ok(ApiClient {
             base,
-            token,
+            token: None,
             inner: Client::builder(TokioExecutor::new()).build(connector),
         })
     }
@@ -118,10 +126,10 @@ impl ApiClient {
         body: Option<Value>,
     ) -> Result<Value, Error> {
         let url = format!("{}{path}", self.base);
-        let mut req = Request::builder()
-            .method(method)
-            .uri(&url)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        let mut req = Request::builder().method(method).uri(&url);
+        if let Some(t) = &self.token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
         let bytes = match body {
             Some(b) => {
                 req = req.header(header::CONTENT_TYPE, "application/json");

@@ -39,7 +39,23 @@ enum AccountsCommand {
         plan: Option<String>,
         #[arg(long)]
         disabled: Option<bool>,
+        /// Comma-separated addresses and CIDR ranges allowed to call the API ("" = any).
+        #[arg(long)]
+        allowed_ips: Option<String>,
     },
+    /// Grant credits to an account.
+    Grant {
+        account_id: String,
+        #[arg(long)]
+        credits: i64,
+        /// grant or bonus.
+        #[arg(long = "type", default_value = "grant")]
+        kind: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Show an account's credit movements, newest first.
+    Ledger { account_id: String },
     /// Delete an account with its projects and keys.
     Delete { account_id: String },
 }
@@ -128,7 +144,23 @@ enum TokensCommand {
     Revoke { token_id: String },
 }
 
-const ACCOUNT_COLUMNS: &[&str] = &["id", "name", "plan", "disabled", "created_at"];
+const ACCOUNT_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "plan",
+    "disabled",
+    "allowed_ips",
+    "created_at",
+];
+const GRANT_COLUMNS: &[&str] = &["account_id", "amount", "credits_remaining"];
+const LEDGER_COLUMNS: &[&str] = &[
+    "created_at",
+    "type",
+    "amount",
+    "balance_after",
+    "job_id",
+    "note",
+];
 const PROJECT_COLUMNS: &[&str] = &["id", "name", "account_id", "created_at"];
 const KEY_COLUMNS: &[&str] = &[
     "id",
@@ -186,6 +218,7 @@ pub fn accounts(args: AccountsArgs) -> ExitCode {
                     name,
                     plan,
                     disabled,
+                    allowed_ips,
                 } => {
                     let mut body = json!({});
                     if let Some(n) = name {
@@ -197,6 +230,15 @@ pub fn accounts(args: AccountsArgs) -> ExitCode {
                     if let Some(d) = disabled {
                         body["disabled"] = d.into();
                     }
+                    if let Some(ips) = allowed_ips {
+                        let list: Vec<String> = ips
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect();
+                        body["allowed_ips"] = list.into();
+                    }
                     Output::One(
                         c.call(
                             Method::PATCH,
@@ -207,6 +249,31 @@ pub fn accounts(args: AccountsArgs) -> ExitCode {
                         ACCOUNT_COLUMNS,
                     )
                 }
+                AccountsCommand::Grant {
+                    account_id,
+                    credits,
+                    kind,
+                    note,
+                } => {
+                    let mut body = json!({ "amount": credits, "type": kind });
+                    if let Some(n) = note {
+                        body["note"] = n.into();
+                    }
+                    Output::One(
+                        c.call(
+                            Method::POST,
+                            &format!("/admin/v1/accounts/{account_id}/credits"),
+                            Some(body),
+                        )
+                        .await?,
+                        GRANT_COLUMNS,
+                    )
+                }
+                AccountsCommand::Ledger { account_id } => Output::Many(
+                    c.list_all(&format!("/admin/v1/accounts/{account_id}/ledger"))
+                        .await?,
+                    LEDGER_COLUMNS,
+                ),
                 AccountsCommand::Delete { account_id } => Output::Done(
                     c.call(
                         Method::DELETE,

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod analyze;
 pub mod client;
 pub mod config;
+pub mod health;
 pub mod manage;
 pub mod serve;
 
@@ -32,6 +33,8 @@ pub enum Command {
     /// Operator commands that open the data directory directly (server stopped).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Check that a running server answers /healthz (exit 0 when healthy).
+    Health(health::HealthArgs),
     /// Manage accounts through the management API.
     Accounts(manage::AccountsArgs),
     /// Manage an account's projects through the management API.
@@ -57,6 +60,7 @@ pub fn run() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Config(cmd) => config::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
+        Command::Health(args) => health::run(args),
         Command::Accounts(args) => manage::accounts(args),
         Command::Projects(args) => manage::projects(args),
         Command::Keys(args) => manage::keys(args),

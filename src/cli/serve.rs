@@ -16,7 +16,8 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
-    let config = match Config::load(&Source::resolve(args.config.config.as_deref())) {
+    let source = Source::resolve(args.config.config.as_deref());
+    let config = match Config::load(&source) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
@@ -28,7 +29,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    match runtime.block_on(Server::run(config)) {
+    match runtime.block_on(Server::run(config, source)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server stopped with an error");

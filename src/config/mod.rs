@@ -4,11 +4,12 @@
 
 mod raw;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use raw::RawConfig;
+pub use raw::{Quota, RawConfig, RawPlan};
 
 /// The configuration as the server uses it: every value parsed and checked.
 #[derive(Debug, Clone)]
@@ -16,7 +17,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub log: LogConfig,
-    pub keys: KeysConfig,
+    /// Plans by name; always holds `default`.
+    pub plans: BTreeMap<String, Plan>,
     /// The validated file as written plus defaults, for `tonearm config print`.
     pub raw: RawConfig,
 }
@@ -31,6 +33,8 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     pub max_json_body_bytes: usize,
     pub max_connections: usize,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,10 +61,44 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
-#[derive(Debug, Clone)]
-pub struct KeysConfig {
-    pub max_active_per_account: usize,
+/// What an account on a plan may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub api_access: bool,
+    pub requests_per_minute: u64,
+    pub calls_per_month: Quota,
+    pub credits_per_month: Quota,
+    pub max_upload_mb: u64,
+    pub max_keys: usize,
 }
+
+impl Plan {
+    /// The built-in `default` plan: generous enough that one team on a fresh install never
+    /// meets a limit.
+    pub fn builtin_default() -> Plan {
+        Plan {
+            api_access: true,
+            requests_per_minute: 600,
+            calls_per_month: Quota::Unlimited,
+            credits_per_month: Quota::Unlimited,
+            max_upload_mb: 1024,
+            max_keys: 5,
+        }
+    }
+
+    fn to_raw(&self) -> RawPlan {
+        RawPlan {
+            api_access: Some(self.api_access),
+            requests_per_minute: Some(self.requests_per_minute),
+            calls_per_month: Some(self.calls_per_month),
+            credits_per_month: Some(self.credits_per_month),
+            max_upload_mb: Some(self.max_upload_mb),
+            max_keys: Some(self.max_keys as u64),
+        }
+    }
+}
+
+pub const DEFAULT_PLAN: &str = "default";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -210,13 +248,19 @@ impl Config {
                 ),
             ));
         }
-        let max_keys = v.range(
-            "keys",
-            "max_active_per_account",
-            raw.keys.max_active_per_account,
-            1,
-            10_000,
-        )?;
+        let mut trusted_proxies = Vec::new();
+        for p in &s.trusted_proxies {
+            trusted_proxies.push(parse_net(p).ok_or_else(|| {
+                v.invalid(
+                    "server",
+                    "trusted_proxies",
+                    format!("{p:?} is not an IP address or CIDR range"),
+                )
+            })?);
+        }
+        let plans = v.plans(&raw.plans)?;
+        let mut raw = raw;
+        raw.plans = plans.iter().map(|(n, p)| (n.clone(), p.to_raw())).collect();
 
         Ok(Config {
             server: ServerConfig {
@@ -228,6 +272,7 @@ impl Config {
                 max_header_bytes: max_header_bytes as usize,
                 max_json_body_bytes: (max_json_body_kb * 1024) as usize,
                 max_connections: max_connections as usize,
+                trusted_proxies,
             },
             storage: StorageConfig {
                 data_dir: PathBuf::from(&raw.storage.data_dir),
@@ -236,9 +281,7 @@ impl Config {
                 level: raw.log.level.clone(),
                 format,
             },
-            keys: KeysConfig {
-                max_active_per_account: max_keys as usize,
-            },
+            plans,
             raw,
         })
     }
@@ -249,6 +292,14 @@ impl Config {
         // that do will be replaced by "<redacted>" here.
         toml::to_string(&self.raw).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
+}
+
+/// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
+pub fn parse_net(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 fn parse_raw(text: &str, path: &str) -> Result<RawConfig, Error> {
@@ -299,6 +350,50 @@ impl Validator<'_> {
         })
     }
 
+    fn plans(&self, raw: &BTreeMap<String, RawPlan>) -> Result<BTreeMap<String, Plan>, Error> {
+        let builtin = Plan::builtin_default();
+        let base = match raw.get(DEFAULT_PLAN) {
+            Some(r) => self.plan(DEFAULT_PLAN, r, &builtin)?,
+            None => builtin,
+        };
+        let mut out = BTreeMap::new();
+        for (name, r) in raw {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-'
+                });
+            if !ok {
+                return Err(self.invalid(
+                    "plans",
+                    name,
+                    "plan names are 1 to 64 characters of a-z, 0-9, '_' and '-'".into(),
+                ));
+            }
+            out.insert(name.clone(), self.plan(name, r, &base)?);
+        }
+        out.insert(DEFAULT_PLAN.to_string(), base);
+        Ok(out)
+    }
+
+    fn plan(&self, name: &str, r: &RawPlan, base: &Plan) -> Result<Plan, Error> {
+        let table = format!("plans.{name}");
+        let rpm = r.requests_per_minute.unwrap_or(base.requests_per_minute);
+        let rpm = self.range(&table, "requests_per_minute", rpm, 1, 100_000)?;
+        let upload = r.max_upload_mb.unwrap_or(base.max_upload_mb);
+        let upload = self.range(&table, "max_upload_mb", upload, 1, 1024 * 1024)?;
+        let keys = r.max_keys.unwrap_or(base.max_keys as u64);
+        let keys = self.range(&table, "max_keys", keys, 1, 10_000)?;
+        Ok(Plan {
+            api_access: r.api_access.unwrap_or(base.api_access),
+            requests_per_minute: rpm,
+            calls_per_month: r.calls_per_month.unwrap_or(base.calls_per_month),
+            credits_per_month: r.credits_per_month.unwrap_or(base.credits_per_month),
+            max_upload_mb: upload,
+            max_keys: keys as usize,
+        })
+    }
+
     fn range(&self, table: &str, key: &str, value: u64, min: u64, max: u64) -> Result<u64, Error> {
         if value < min || value > max {
             return Err(self.invalid(table, key, format!("{value} is out of range ({min}-{max})")));
@@ -340,7 +435,7 @@ mod tests {
         let c = load_str("").unwrap();
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.storage.data_dir, PathBuf::from("./tonearm-data"));
-        assert_eq!(c.keys.max_active_per_account, 5);
+        assert_eq!(c.plans["default"], Plan::builtin_default());
         assert!(c.server.tls.is_none());
     }
 
@@ -372,14 +467,41 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("server.idle_timeout"), "{e}");
-        let e = load_str("[keys]\nmax_active_per_account = 0\n")
+        let e = load_str("[plans.default]\nmax_keys = 0\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("keys.max_active_per_account"), "{e}");
+        assert!(
+            e.contains("plans.default.max_keys") && e.contains("line 2"),
+            "{e}"
+        );
         let e = load_str("[server]\ntls_cert = \"a.pem\"\n")
             .unwrap_err()
             .to_string();
         assert!(e.contains("server.tls_key"), "{e}");
+    }
+
+    #[test]
+    fn plans_inherit_from_default_and_accept_unlimited() {
+        let c = load_str(
+            "[plans.default]\nrequests_per_minute = 100\n\n[plans.studio]\ncalls_per_month = 1000\ncredits_per_month = \"unlimited\"\napi_access = false\n",
+        )
+        .unwrap();
+        assert_eq!(c.plans["default"].requests_per_minute, 100);
+        let studio = &c.plans["studio"];
+        assert_eq!(studio.requests_per_minute, 100);
+        assert_eq!(studio.calls_per_month, Quota::Max(1000));
+        assert_eq!(studio.credits_per_month, Quota::Unlimited);
+        assert!(!studio.api_access);
+        let e = load_str("[plans.x]\ncalls_per_month = \"lots\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("calls_per_month"), "{e}");
+        let e = load_str("[plans.x]\nspeed = 1\n").unwrap_err().to_string();
+        assert!(e.contains("speed"), "{e}");
+        let e = load_str("[server]\ntrusted_proxies = [\"nope\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.trusted_proxies"), "{e}");
     }
 
     #[test]

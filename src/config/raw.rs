@@ -1,7 +1,10 @@
 //! The TOML file as written: a serde mirror with `deny_unknown_fields` and a default for every
 //! option. Validation into typed values happens in `config::Config::from_raw`.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -9,7 +12,7 @@ pub struct RawConfig {
     pub server: RawServer,
     pub storage: RawStorage,
     pub log: RawLog,
-    pub keys: RawKeys,
+    pub plans: BTreeMap<String, RawPlan>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +27,7 @@ pub struct RawServer {
     pub max_header_bytes: u64,
     pub max_json_body_kb: u64,
     pub max_connections: u64,
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for RawServer {
@@ -38,6 +42,7 @@ impl Default for RawServer {
             max_header_bytes: 16 * 1024,
             max_json_body_kb: 64,
             max_connections: 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -72,16 +77,58 @@ impl Default for RawLog {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One `[plans.NAME]` table. Absent fields take the built-in `default` plan's values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawKeys {
-    pub max_active_per_account: u64,
+pub struct RawPlan {
+    pub api_access: Option<bool>,
+    pub requests_per_minute: Option<u64>,
+    pub calls_per_month: Option<Quota>,
+    pub credits_per_month: Option<Quota>,
+    pub max_upload_mb: Option<u64>,
+    pub max_keys: Option<u64>,
 }
 
-impl Default for RawKeys {
-    fn default() -> Self {
-        RawKeys {
-            max_active_per_account: 5,
+/// A count or `"unlimited"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    Unlimited,
+    Max(u64),
+}
+
+impl Serialize for Quota {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Quota::Unlimited => s.serialize_str("unlimited"),
+            Quota::Max(n) => s.serialize_u64(*n),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quota {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Quota, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Quota;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative integer or \"unlimited\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Quota, E> {
+                u64::try_from(v)
+                    .map(Quota::Max)
+                    .map_err(|_| E::custom("must not be negative"))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Quota, E> {
+                Ok(Quota::Max(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Quota, E> {
+                if v == "unlimited" {
+                    Ok(Quota::Unlimited)
+                } else {
+                    Err(E::custom(format!("{v:?} is not a number or \"unlimited\"")))
+                }
+            }
+        }
+        d.deserialize_any(V)
     }
 }

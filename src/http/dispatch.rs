@@ -9,10 +9,12 @@ use hyper::body::Incoming;
 
 use super::body::{Body, json_response};
 use super::error::{ApiError, ErrorCode, Realm, auth_error};
+use super::listener::PeerAddr;
 use super::route::{Access, Resolution, Route, resolve};
 use crate::api::{self, Ctx, Principal, State};
 use crate::auth::Scope;
 use crate::ids::{now_ms, random_base62};
+use crate::policy::{Denied, Usage};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -25,6 +27,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     let (parts, body) = req.into_parts();
     let mut principal_id = String::new();
     let mut route_name = String::from("-");
+    let mut usage = None;
     let result = match resolve(&parts.method, &path) {
         Resolution::NotFound => Err(ApiError::new(
             ErrorCode::RouteNotFound,
@@ -48,7 +51,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
         }
         Resolution::Found(route, params) => {
             route_name = route.name();
-            match authenticate(&state, route, &parts) {
+            let now = now_ms();
+            let (auth, u) = authenticate(&state, route, &parts, now);
+            usage = u;
+            match auth {
                 Ok(principal) => {
                     principal_id = principal.log_id();
                     let ctx = Ctx {
@@ -57,6 +63,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
                         params,
                         parts,
                         principal,
+                        usage,
                     };
                     api::handle(route, ctx, body).await
                 }
@@ -77,9 +84,18 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
                     HeaderValue::from_static("Bearer realm=\"tonearm\""),
                 );
             }
+            if let (Some(u), ErrorCode::RateLimitExceeded) = (&usage, e.code) {
+                let retry = retry_after_s(u, now_ms());
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            }
             resp
         }
     };
+    let mut resp = resp;
+    if let Some(u) = &usage {
+        rate_limit_headers(resp.headers_mut(), u, now_ms());
+    }
     finish(
         resp,
         &request_id,
@@ -91,33 +107,139 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     )
 }
 
+/// Checks the credential the route needs and, for API keys, the account policy and limits.
+/// The usage is returned on success and on refusal alike, for the rate-limit headers.
 fn authenticate(
     state: &State,
     route: Route,
     parts: &http::request::Parts,
-) -> Result<Principal, ApiError> {
+    now: u64,
+) -> (Result<Principal, ApiError>, Option<Usage>) {
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
     match route.spec().access {
-        Access::Public => Ok(Principal::Anonymous),
-        Access::Management => state
-            .credentials
-            .verify_token(header, now_ms())
-            .map(Principal::Token)
-            .map_err(|e| auth_error(Realm::Admin, e)),
-        Access::ApiKey(scope) => {
-            let key = state
+        Access::Public => (Ok(Principal::Anonymous), None),
+        Access::Management => (
+            state
                 .credentials
-                .verify_key(header, now_ms())
-                .map_err(|e| auth_error(Realm::Api, e))?;
-            if let Some(s) = scope {
-                require_scope(&key.scopes, s)?;
+                .verify_token(header, now)
+                .map(Principal::Token)
+                .map_err(|e| auth_error(Realm::Admin, e)),
+            None,
+        ),
+        Access::ApiKey(scope) => {
+            let key = match state.credentials.verify_key(header, now) {
+                Ok(k) => k,
+                Err(e) => return (Err(auth_error(Realm::Api, e)), None),
+            };
+            let peer = parts
+                .extensions
+                .get::<PeerAddr>()
+                .map(|p| p.0.ip())
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            let ip = state.policy.client_ip(peer, &parts.headers);
+            let decision = state.policy.admit(key.id.0, key.account.0, ip, now);
+            if let Some(d) = decision.denied {
+                return (
+                    Err(denied_error(d, decision.usage.as_ref())),
+                    decision.usage,
+                );
             }
-            Ok(Principal::Key(key))
+            if let Some(s) = scope
+                && let Err(e) = require_scope(&key.scopes, s)
+            {
+                return (Err(e), decision.usage);
+            }
+            (Ok(Principal::Key(key)), decision.usage)
         }
     }
+}
+
+fn denied_error(d: Denied, usage: Option<&Usage>) -> ApiError {
+    match d {
+        Denied::UnknownAccount => ApiError::new(
+            ErrorCode::InvalidApiKey,
+            "the API key's account no longer exists",
+        ),
+        Denied::AccountDisabled => ApiError::new(
+            ErrorCode::AccountDisabled,
+            "the account is disabled; its keys work again when an administrator enables it",
+        ),
+        Denied::PlanRequired { plan } => ApiError::new(
+            ErrorCode::PlanRequired,
+            format!(
+                "the account's plan {plan:?} has no API access; an administrator can change the plan"
+            ),
+        ),
+        Denied::IpNotAllowed { ip } => ApiError::new(
+            ErrorCode::IpNotAllowed,
+            format!("requests from {ip} are not in the account's IP allowlist"),
+        ),
+        Denied::Minute => {
+            let (limit, reset) = usage.map_or((0, 0), |u| {
+                (u.minute.limit, u.minute.reset_ms.div_ceil(1000))
+            });
+            ApiError::new(
+                ErrorCode::RateLimitExceeded,
+                format!(
+                    "more than {limit} requests in 60 seconds with this key; retry after the reset"
+                ),
+            )
+            .with_details(serde_json::json!({"scope": "minute", "limit": limit, "reset": reset}))
+        }
+        Denied::Month => {
+            let (limit, reset) = usage
+                .and_then(|u| u.month)
+                .map_or((0, 0), |m| (m.limit, m.reset_s));
+            ApiError::new(
+                ErrorCode::RateLimitExceeded,
+                format!("the account's {limit} calls for this month are used; the quota resets at the start of next month (UTC)"),
+            )
+            .with_details(serde_json::json!({"scope": "month", "limit": limit, "reset": reset}))
+        }
+    }
+}
+
+/// Seconds until the window that refused the call has a free slot (at least 1).
+fn retry_after_s(u: &Usage, now_ms: u64) -> u64 {
+    let month_exhausted = u.month.filter(|m| m.remaining == 0);
+    let until_ms = match month_exhausted {
+        Some(m) => (m.reset_s * 1000).saturating_sub(now_ms),
+        None => u.minute.reset_ms.saturating_sub(now_ms),
+    };
+    until_ms.div_ceil(1000).max(1)
+}
+
+/// `X-RateLimit-*` for both windows (month only on plans with a monthly cap), and the IETF
+/// `RateLimit-Policy` / `RateLimit` fields.
+fn rate_limit_headers(h: &mut http::HeaderMap, u: &Usage, now_ms: u64) {
+    let minute_reset_s = u.minute.reset_ms.div_ceil(1000);
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    set("x-ratelimit-limit-minute", u.minute.limit.to_string());
+    set(
+        "x-ratelimit-remaining-minute",
+        u.minute.remaining.to_string(),
+    );
+    set("x-ratelimit-reset-minute", minute_reset_s.to_string());
+    let minute_t = u.minute.reset_ms.saturating_sub(now_ms).div_ceil(1000);
+    let mut policy = format!("\"minute\";q={};w=60", u.minute.limit);
+    let mut current = format!("\"minute\";r={};t={minute_t}", u.minute.remaining);
+    if let Some(m) = u.month {
+        set("x-ratelimit-limit-month", m.limit.to_string());
+        set("x-ratelimit-remaining-month", m.remaining.to_string());
+        set("x-ratelimit-reset-month", m.reset_s.to_string());
+        let month_t = m.reset_s.saturating_sub(now_ms / 1000);
+        policy.push_str(&format!(", \"month\";q={};w=2592000", m.limit));
+        current.push_str(&format!(", \"month\";r={};t={month_t}", m.remaining));
+    }
+    set("ratelimit-policy", policy);
+    set("ratelimit", current);
 }
 
 fn require_scope(scopes: &crate::auth::ScopeSet, needed: Scope) -> Result<(), ApiError> {

@@ -31,6 +31,11 @@ pub enum ErrorCode {
     RevokedManagementToken,
     ExpiredApiKey,
     InsufficientScope,
+    AccountDisabled,
+    PlanRequired,
+    IpNotAllowed,
+    RateLimitExceeded,
+    InsufficientCredits,
     NotReady,
     Internal,
 }
@@ -56,7 +61,10 @@ impl ErrorCode {
             | RevokedApiKey
             | RevokedManagementToken
             | ExpiredApiKey => StatusCode::UNAUTHORIZED,
-            InsufficientScope => StatusCode::FORBIDDEN,
+            InsufficientScope | AccountDisabled | PlanRequired => StatusCode::FORBIDDEN,
+            IpNotAllowed => StatusCode::UNAUTHORIZED,
+            RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+            InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
             NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,13 +94,18 @@ impl ErrorCode {
             RevokedManagementToken => "revoked_management_token",
             ExpiredApiKey => "expired_api_key",
             InsufficientScope => "insufficient_scope",
+            AccountDisabled => "account_disabled",
+            PlanRequired => "plan_required",
+            IpNotAllowed => "ip_not_allowed",
+            RateLimitExceeded => "rate_limit_exceeded",
+            InsufficientCredits => "insufficient_credits",
             NotReady => "not_ready",
             Internal => "internal",
         }
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 23] = {
+    pub const ALL: [ErrorCode; 28] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -116,6 +129,11 @@ impl ErrorCode {
             RevokedManagementToken,
             ExpiredApiKey,
             InsufficientScope,
+            AccountDisabled,
+            PlanRequired,
+            IpNotAllowed,
+            RateLimitExceeded,
+            InsufficientCredits,
             NotReady,
             Internal,
         ]
@@ -230,6 +248,11 @@ impl From<crate::store::Error> for ApiError {
         match e {
             S::NotFound => ApiError::not_found("resource"),
             S::Exists => ApiError::new(ErrorCode::Conflict, "a resource with that name exists"),
+            S::InsufficientCredits { balance } => ApiError::new(
+                ErrorCode::InsufficientCredits,
+                format!("the account has {balance} credits; an administrator can grant more"),
+            )
+            .with_details(serde_json::json!({ "credits_remaining": balance })),
             S::LimitReached(n) => ApiError::new(
                 ErrorCode::KeyLimitReached,
                 format!("the account already has {n} active keys; revoke one first"),

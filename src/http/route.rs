@@ -29,6 +29,10 @@ pub enum Route {
     TokensList,
     TokensCreate,
     TokenRevoke,
+    AccountInfo,
+    AccountLedger,
+    AccountCreditsGrant,
+    AccountLedgerAdmin,
 }
 
 /// Who may call a route.
@@ -52,7 +56,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 21] = [
+    pub const ALL: [Route; 25] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -74,6 +78,10 @@ impl Route {
         Route::TokensList,
         Route::TokensCreate,
         Route::TokenRevoke,
+        Route::AccountInfo,
+        Route::AccountLedger,
+        Route::AccountCreditsGrant,
+        Route::AccountLedgerAdmin,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -106,6 +114,34 @@ impl Route {
                 Public,
                 "Readable API reference (works offline)",
                 "docs",
+            ),
+            Route::AccountInfo => (
+                Method::GET,
+                "/api/v1/account",
+                ApiKey(Some(Scope::AccountRead)),
+                "The calling key's account: plan, credits, reset date",
+                "api",
+            ),
+            Route::AccountLedger => (
+                Method::GET,
+                "/api/v1/account/ledger",
+                ApiKey(Some(Scope::AccountRead)),
+                "Credit movements, newest first (50 per page)",
+                "api",
+            ),
+            Route::AccountCreditsGrant => (
+                Method::POST,
+                "/admin/v1/accounts/{account_id}/credits",
+                Management,
+                "Grant credits to an account (type grant or bonus)",
+                "accounts",
+            ),
+            Route::AccountLedgerAdmin => (
+                Method::GET,
+                "/admin/v1/accounts/{account_id}/ledger",
+                Management,
+                "An account's credit movements, newest first",
+                "accounts",
             ),
             Route::Me => (
                 Method::GET,

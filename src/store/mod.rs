@@ -11,7 +11,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use codec::{Record, decode, encode};
-use schema::{AccountRecord, KeyRecord, ProjectRecord, TokenRecord, table};
+use schema::{AccountRecord, KeyRecord, LedgerRecord, ProjectRecord, TokenRecord, table};
 
 pub const DB_FILE: &str = "tonearm.redb";
 
@@ -41,6 +41,8 @@ pub enum Error {
     Exists,
     #[error("limit of {0} reached")]
     LimitReached(usize),
+    #[error("insufficient credits: balance {balance}")]
+    InsufficientCredits { balance: i64 },
 }
 
 macro_rules! from_redb {
@@ -109,6 +111,8 @@ impl Store {
             txn.open_table(table::KEYS)?;
             txn.open_table(table::KEYS_BY_ACCOUNT)?;
             txn.open_table(table::TOKENS)?;
+            txn.open_table(table::USAGE)?;
+            txn.open_table(table::LEDGER)?;
         }
         txn.commit()?;
         Ok(())
@@ -182,8 +186,153 @@ impl Store {
                 idx.remove((id, *k))?;
             }
         }
+        txn.open_table(table::USAGE)?
+            .retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
+        txn.open_table(table::LEDGER)?
+            .retain_in((id, 0)..=(id, u128::MAX), |_, _| false)?;
         txn.commit()?;
         Ok(Some(keys))
+    }
+
+    pub fn all_accounts(&self) -> Result<Vec<(u128, AccountRecord)>> {
+        Ok(self
+            .list(table::ACCOUNTS, "accounts", None, usize::MAX)?
+            .items)
+    }
+
+    // ---- usage and credits ----
+
+    /// Writes monthly call counts: (account, month index, count).
+    pub fn record_usage(&self, counts: &[(u128, u32, u64)]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(table::USAGE)?;
+            for &(account, month, count) in counts {
+                t.insert((account, month), count)?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Every account's call count for one month.
+    pub fn usage_for_month(&self, month: u32) -> Result<Vec<(u128, u64)>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(table::USAGE)?;
+        let mut out = Vec::new();
+        for entry in t.iter()? {
+            let (k, v) = entry?;
+            let (account, m) = k.value();
+            if m == month {
+                out.push((account, v.value()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves credits in one transaction with its ledger entries. First, when `monthly_grant` is
+    /// given and the account has not had this `month`'s grant, adds it (`monthly_reset`). Then
+    /// applies `change`, refusing with `InsufficientCredits` a debit the balance cannot cover.
+    /// Returns the balance after.
+    pub fn apply_credits(
+        &self,
+        account: u128,
+        month: u32,
+        monthly_grant: Option<i64>,
+        change: Option<CreditChange>,
+        now_ms: u64,
+    ) -> Result<i64> {
+        let txn = self.db.begin_write()?;
+        let Some(mut acct): Option<AccountRecord> =
+            get_in(&txn.open_table(table::ACCOUNTS)?, "accounts", account)?
+        else {
+            return Err(Error::NotFound);
+        };
+        let mut entries = Vec::new();
+        if let Some(grant) = monthly_grant
+            && acct.credits_month != month
+        {
+            acct.credits = acct.credits.saturating_add(grant);
+            acct.credits_month = month;
+            entries.push(LedgerRecord {
+                at_ms: now_ms,
+                kind: "monthly_reset".into(),
+                amount: grant,
+                balance_after: acct.credits,
+                reference: None,
+                note: None,
+            });
+        }
+        if let Some(c) = change {
+            if c.amount < 0 && acct.credits.saturating_add(c.amount) < 0 {
+                // Keep a due monthly grant even when the debit is refused.
+                if !entries.is_empty() {
+                    self.write_credits(&txn, account, &acct, &entries)?;
+                    txn.commit()?;
+                }
+                return Err(Error::InsufficientCredits {
+                    balance: acct.credits,
+                });
+            }
+            acct.credits = acct.credits.saturating_add(c.amount);
+            entries.push(LedgerRecord {
+                at_ms: now_ms,
+                kind: c.kind,
+                amount: c.amount,
+                balance_after: acct.credits,
+                reference: c.reference,
+                note: c.note,
+            });
+        }
+        if !entries.is_empty() {
+            self.write_credits(&txn, account, &acct, &entries)?;
+            txn.commit()?;
+        }
+        Ok(acct.credits)
+    }
+
+    fn write_credits(
+        &self,
+        txn: &WriteTransaction,
+        account: u128,
+        acct: &AccountRecord,
+        entries: &[LedgerRecord],
+    ) -> Result<()> {
+        put(txn, table::ACCOUNTS, account, acct)?;
+        let mut t = txn.open_table(table::LEDGER)?;
+        for e in entries {
+            let bytes = encode(e)?;
+            t.insert((account, ledger_entry_id(e.at_ms)), bytes.as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Ledger entries of an account, newest first, strictly older than `before` when given.
+    pub fn list_ledger(
+        &self,
+        account: u128,
+        before: Option<u128>,
+        limit: usize,
+    ) -> Result<Page<LedgerRecord>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(table::LEDGER)?;
+        let end = before.unwrap_or(u128::MAX);
+        let mut items = Vec::new();
+        let mut next = None;
+        if end > 0 {
+            for entry in t.range((account, 0)..(account, end))?.rev() {
+                let (k, v) = entry?;
+                if items.len() == limit {
+                    next = items.last().map(|(id, _)| *id);
+                    break;
+                }
+                items.push((k.value().1, decode("ledger", v.value())?));
+            }
+        }
+        Ok(Page { items, next })
     }
 
     // ---- projects ----
@@ -446,6 +595,23 @@ impl Store {
     }
 }
 
+/// A credit movement to apply.
+#[derive(Debug, Clone)]
+pub struct CreditChange {
+    pub kind: String,
+    pub amount: i64,
+    pub reference: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Ledger entry ids: Unix ms in the high bits, a process-wide sequence in the low bits, so they
+/// sort by time and never collide within a process.
+fn ledger_entry_id(now_ms: u64) -> u128 {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (u128::from(now_ms) << 64) | u128::from(seq)
+}
+
 fn put<T: Record>(txn: &WriteTransaction, def: IdTable, id: u128, rec: &T) -> Result<()> {
     let bytes = encode(rec)?;
     txn.open_table(def)?.insert(id, bytes.as_slice())?;
@@ -506,6 +672,9 @@ mod tests {
             plan: "default".into(),
             created_at_ms: 1,
             disabled: false,
+            allowed_ips: vec![],
+            credits: 0,
+            credits_month: 0,
         }
     }
 
@@ -611,6 +780,45 @@ mod tests {
         ));
         s.update_key(100, |k| k.revoked_at_ms = Some(50)).unwrap();
         s.insert_key(103, &key(1, 10), 2, 50).unwrap();
+    }
+
+    #[test]
+    fn credits_grant_monthly_once_and_refuse_overdraft() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.create_account(1, &account(), (10, &project(1, "default")))
+            .unwrap();
+        let debit = || CreditChange {
+            kind: "analysis".into(),
+            amount: -1,
+            reference: Some("job_x".into()),
+            note: None,
+        };
+        assert_eq!(
+            s.apply_credits(1, 7, Some(2), Some(debit()), 100).unwrap(),
+            1
+        );
+        assert_eq!(
+            s.apply_credits(1, 7, Some(2), Some(debit()), 101).unwrap(),
+            0
+        );
+        assert!(matches!(
+            s.apply_credits(1, 7, Some(2), Some(debit()), 102),
+            Err(Error::InsufficientCredits { balance: 0 })
+        ));
+        // Next month's grant arrives with the next movement.
+        assert_eq!(
+            s.apply_credits(1, 8, Some(2), Some(debit()), 103).unwrap(),
+            1
+        );
+        let page = s.list_ledger(1, None, 2).unwrap();
+        let kinds: Vec<&str> = page.items.iter().map(|(_, e)| e.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["analysis", "monthly_reset"]);
+        let rest = s.list_ledger(1, page.next, 10).unwrap();
+        assert_eq!(rest.items.len(), 3);
+        assert!(rest.next.is_none());
+        s.delete_account(1).unwrap();
+        assert!(s.list_ledger(1, None, 10).unwrap().items.is_empty());
     }
 
     #[test]

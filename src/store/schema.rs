@@ -25,6 +25,10 @@ pub mod table {
         TableDefinition::new("keys_by_account");
     /// TokenRecord (management tokens) by token id.
     pub const TOKENS: TableDefinition<u128, &[u8]> = TableDefinition::new("tokens");
+    /// API calls per account per UTC month (months since 1970-01), written in batches.
+    pub const USAGE: TableDefinition<(u128, u32), u64> = TableDefinition::new("usage");
+    /// LedgerRecord by (account id, entry id); entry ids sort by time.
+    pub const LEDGER: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("ledger");
 }
 
 /// Layout version of the database as a whole, for migrations that move keys between tables.
@@ -36,8 +40,30 @@ pub struct AccountRecord {
     pub plan: String,
     pub created_at_ms: u64,
     pub disabled: bool,
+    /// Addresses and CIDR ranges allowed to call the API; empty = any.
+    pub allowed_ips: Vec<String>,
+    /// Credit balance (unused on plans with unlimited credits).
+    pub credits: i64,
+    /// Month index of the last monthly credit grant; the next grant is due when it differs.
+    pub credits_month: u32,
 }
 impl Record for AccountRecord {
+    const VERSION: u8 = 1;
+}
+
+/// One movement of an account's credits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerRecord {
+    pub at_ms: u64,
+    /// `grant`, `monthly_reset`, `analysis`, `download`, `refund` or `bonus`.
+    pub kind: String,
+    pub amount: i64,
+    pub balance_after: i64,
+    /// The job or sound the movement is for.
+    pub reference: Option<String>,
+    pub note: Option<String>,
+}
+impl Record for LedgerRecord {
     const VERSION: u8 = 1;
 }
 
@@ -111,15 +137,18 @@ mod tests {
             plan: "default".into(),
             created_at_ms: 1,
             disabled: false,
+            allowed_ips: vec!["::1".into()],
+            credits: -1,
+            credits_month: 2,
         };
         let b = encode(&r).unwrap();
-        assert_eq!(
-            b,
-            [
-                1, 5, b'L', b'a', b'b', b'e', b'l', 7, b'd', b'e', b'f', b'a', b'u', b'l', b't', 1,
-                0
-            ]
-        );
+        let mut expected = vec![1, 5];
+        expected.extend_from_slice(b"Label");
+        expected.push(7);
+        expected.extend_from_slice(b"default");
+        // created_at 1, disabled false, one allowed ip "::1", credits -1 (zigzag 1), month 2.
+        expected.extend_from_slice(&[1, 0, 1, 3, b':', b':', b'1', 1, 2]);
+        assert_eq!(b, expected);
         assert_eq!(decode::<AccountRecord>("accounts", &b).unwrap(), r);
     }
 
@@ -165,6 +194,24 @@ mod tests {
         let b = encode(&r).unwrap();
         assert_eq!(&b[..5], &[1, 3, b'o', b'p', b's']);
         assert_eq!(decode::<TokenRecord>("tokens", &b).unwrap(), r);
+    }
+
+    #[test]
+    fn ledger_record_golden_bytes() {
+        let r = LedgerRecord {
+            at_ms: 1,
+            kind: "grant".into(),
+            amount: 5,
+            balance_after: 5,
+            reference: None,
+            note: Some("x".into()),
+        };
+        let b = encode(&r).unwrap();
+        assert_eq!(
+            b,
+            [1, 1, 5, b'g', b'r', b'a', b'n', b't', 10, 10, 0, 1, 1, b'x']
+        );
+        assert_eq!(decode::<LedgerRecord>("ledger", &b).unwrap(), r);
     }
 
     #[test]

@@ -99,3 +99,16 @@ fn cli_reports_api_errors_and_missing_token() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("TONEARM_TOKEN"));
 }
+
+#[test]
+fn health_command_checks_a_running_server() {
+    let s = TestServer::start();
+    let out = s.cli(&["health"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = s.cli(&["health", "--url", "http://127.0.0.1:1"]);
+    assert!(!out.status.success());
+}

@@ -80,5 +80,8 @@ fn config_print_shows_effective_values_with_env_overrides() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("listen = \"127.0.0.1:9999\""), "{text}");
     assert!(text.contains("data_dir = \"/var/lib/x\""), "{text}");
-    assert!(text.contains("max_active_per_account = 5"), "{text}");
+    assert!(
+        text.contains("[plans.default]") && text.contains("max_keys = 5"),
+        "{text}"
+    );
 }

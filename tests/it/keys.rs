@@ -181,7 +181,7 @@ fn key_survives_a_restart_with_last_used_kept() {
 
 #[test]
 fn active_key_limit_is_enforced_per_account() {
-    let s = TestServer::start_with(&[("keys", "max_active_per_account = 2")]);
+    let s = TestServer::start_with(&[("plans.default", "max_keys = 2")]);
     let (account, first) = s.account_and_key(json!({}));
     let c = s.client();
     let body = json!({"account_id": account, "label": "two"});

@@ -11,6 +11,8 @@ mod tls;
 mod config;
 // The management CLI.
 mod cli;
+// Plans, limits, scopes, allowlists, credits.
+mod limits;
 // OpenAPI document against the live router.
 mod openapi;
 mod support;

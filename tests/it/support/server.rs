@@ -61,9 +61,24 @@ impl TestServer {
         self.dir.path().join("server.log")
     }
 
+    /// Rewrites the config file with other overrides (for SIGHUP reload tests).
+    pub fn rewrite_config(&mut self, overrides: Overrides) {
+        self.extra = overrides
+            .iter()
+            .map(|(t, l)| (t.to_string(), l.to_string()))
+            .collect();
+        self.write_config();
+    }
+
     fn write_config(&self) {
+        let custom_listen = self.extra.iter().any(|(_, l)| l.starts_with("listen"));
+        let listen = if custom_listen {
+            vec![]
+        } else {
+            vec!["listen = \"127.0.0.1:0\"".to_string()]
+        };
         let mut tables: Vec<(String, Vec<String>)> = vec![
-            ("server".into(), vec!["listen = \"127.0.0.1:0\"".into()]),
+            ("server".into(), listen),
             (
                 "storage".into(),
                 vec![format!(

@@ -300,6 +300,7 @@ impl Source {
             roles = roles_for_count(channel_count);
         }
 
+        let mut bits_per_sample = params.bits_per_sample;
         let (codec, codec_name) = if params.codec == CODEC_ID_OPUS {
             let extra = params.extra_data.as_deref().unwrap_or(&[]);
             (
@@ -316,13 +317,16 @@ impl Source {
                     other => Error::CorruptAudio(format!("cannot set up the decoder: {other}")),
                 })?;
             let name = dec.codec_info().short_name.to_string();
+            bits_per_sample = bits_per_sample
+                .or(dec.codec_params().bits_per_sample)
+                .or_else(|| (name == "alac").then(|| alac_bit_depth(&params)).flatten());
             (Codec::Symphonia(dec), name)
         };
         let lossy = matches!(
             codec_name.as_str(),
             "mp1" | "mp2" | "mp3" | "aac" | "vorbis" | "opus"
         );
-        let bit_depth = if lossy { None } else { params.bits_per_sample };
+        let bit_depth = if lossy { None } else { bits_per_sample };
 
         let rate = f64::from(sample_rate);
         if let Some(frames) = declared_frames {
@@ -546,6 +550,21 @@ impl Source {
         self.mono.shrink_to_fit();
         Ok((self.info, self.mono))
     }
+}
+
+/// ALAC keeps its bit depth in the magic cookie (ALACSpecificConfig byte 5), which may come with
+/// or without the enclosing 12-byte `alac` atom header.
+fn alac_bit_depth(params: &symphonia::core::codecs::audio::AudioCodecParameters) -> Option<u32> {
+    let cookie = params.extra_data.as_deref()?;
+    let config = if cookie.get(4..8) == Some(b"alac") {
+        cookie.get(12..)?
+    } else {
+        cookie
+    };
+    config
+        .get(5)
+        .map(|&b| u32::from(b))
+        .filter(|b| (8..=32).contains(b))
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {

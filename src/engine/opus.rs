@@ -15,6 +15,9 @@ pub struct OpusStream {
     channels: usize,
     /// Linear output gain from the OpusHead (RFC 7845 §5.1).
     gain: f32,
+    /// Pre-skip frames not yet dropped: symphonia's Ogg demuxer reports the pre-skip as the
+    /// track's delay but does not trim it from the packets.
+    skip: usize,
     interleaved: Vec<f32>,
 }
 
@@ -27,6 +30,7 @@ impl OpusStream {
             ));
         }
         let channels = usize::from(head[9]);
+        let pre_skip = u16::from_le_bytes([head[10], head[11]]);
         let gain_q8 = i16::from_le_bytes([head[16], head[17]]);
         let family = head[18];
         if channels == 0 {
@@ -51,12 +55,13 @@ impl OpusStream {
             decoder,
             channels,
             gain: 10f32.powf(f32::from(gain_q8) / (20.0 * 256.0)),
+            skip: usize::from(pre_skip),
             interleaved: vec![0.0; MAX_FRAME_SAMPLES * channels],
         })
     }
 
     /// Decode one packet into `planes` (resized to this packet), dropping `trim_start` leading
-    /// and `trim_end` trailing frames as the container asks.
+    /// and `trim_end` trailing frames as the container asks, and the stream's pre-skip.
     pub fn decode(
         &mut self,
         packet: &[u8],
@@ -68,8 +73,11 @@ impl OpusStream {
             .decoder
             .decode(packet, MAX_FRAME_SAMPLES, &mut self.interleaved)?;
         let n = n.min(MAX_FRAME_SAMPLES);
-        let start = trim_start.min(n);
+        let mut start = trim_start.min(n);
         let end = n.saturating_sub(trim_end).max(start);
+        let skipped = self.skip.min(end - start);
+        self.skip -= skipped;
+        start += skipped;
         planes.resize_with(self.channels, Vec::new);
         for (c, plane) in planes.iter_mut().enumerate() {
             plane.clear();

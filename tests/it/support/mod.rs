@@ -1,0 +1,3 @@
+//! Shared helpers for the integration tests: synthesised audio and a temporary directory.
+
+pub mod audio;

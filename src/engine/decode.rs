@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use symphonia::core::audio::{Channels, Position};
+use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
@@ -178,19 +178,25 @@ pub struct Source {
     reader: Box<dyn FormatReader>,
     codec: Codec,
     track_id: u32,
-    pub info: StreamInfo,
-    roles: Vec<ChannelRole>,
-    weights: Vec<f32>,
-    /// Scratch planes of the last decoded packet.
+    /// Planes of the last packet, for decoders whose output is not f32 already.
     planes: Vec<Vec<f32>>,
-    mono: Vec<f32>,
-    frames: u64,
-    max_frames: u64,
-    max_sec: f64,
+    sink: Sink,
     good_packets: u32,
     bad_packets: u32,
     /// The stream ended in the middle of a packet or page.
     ended_early: bool,
+}
+
+/// Where decoded audio goes: the chunk for the loudness meter and the mono mix. Separate from the
+/// decoder so a decoder's own f32 buffer can be read in place while the sink is written.
+struct Sink {
+    info: StreamInfo,
+    roles: Vec<ChannelRole>,
+    weights: Vec<f32>,
+    mono: Vec<f32>,
+    frames: u64,
+    max_frames: u64,
+    max_sec: f64,
     layout_fixed: bool,
 }
 
@@ -361,40 +367,47 @@ impl Source {
             reader,
             codec,
             track_id,
-            info: StreamInfo {
-                format,
-                codec: codec_name,
-                sample_rate,
-                channels: channel_count,
-                bit_depth,
-                declared_frames,
-            },
-            roles,
-            weights,
             planes: Vec::new(),
-            mono,
-            frames: 0,
-            max_frames,
-            max_sec,
+            sink: Sink {
+                info: StreamInfo {
+                    format,
+                    codec: codec_name,
+                    sample_rate,
+                    channels: channel_count,
+                    bit_depth,
+                    declared_frames,
+                },
+                roles,
+                weights,
+                mono,
+                frames: 0,
+                max_frames,
+                max_sec,
+                layout_fixed: false,
+            },
             good_packets: 0,
             bad_packets: 0,
             ended_early: false,
-            layout_fixed: false,
         })
     }
 
+    /// Stream facts; rate and channel count are final once the first chunk has been filled.
+    pub fn info(&self) -> &StreamInfo {
+        &self.sink.info
+    }
+
     pub fn roles(&self) -> &[ChannelRole] {
-        &self.roles
+        &self.sink.roles
     }
 
     pub fn frames(&self) -> u64 {
-        self.frames
+        self.sink.frames
     }
 
     /// Decode until `chunk` holds at least `target` frames (planar, one Vec per channel) or the
     /// stream ends. Returns `false` once the stream has ended.
     pub fn fill(&mut self, chunk: &mut Vec<Vec<f32>>, target: usize) -> Result<bool, Error> {
-        chunk.resize_with(self.roles.len(), Vec::new);
+        chunk.resize_with(self.sink.roles.len(), Vec::new);
         for c in chunk.iter_mut() {
             c.clear();
         }
@@ -409,16 +422,25 @@ impl Source {
                 Err(e) => {
                     return Err(Error::CorruptAudio(format!(
                         "reading the stream failed after {:.1} s: {e}",
-                        self.seconds()
+                        self.sink.seconds()
                     )));
                 }
             };
             if packet.track_id != self.track_id {
                 continue;
             }
-            let secs = self.seconds();
+            let secs = self.sink.seconds();
             let decoded = match &mut self.codec {
                 Codec::Symphonia(dec) => match dec.decode(&packet) {
+                    Ok(GenericAudioBufferRef::F32(buf)) => {
+                        // Most lossy decoders produce f32: read their planes in place.
+                        let planes: Vec<&[f32]> =
+                            (0..buf.num_planes()).filter_map(|i| buf.plane(i)).collect();
+                        let rate = buf.spec().rate();
+                        self.good_packets += 1;
+                        self.sink.accept(chunk, &planes, rate)?;
+                        continue;
+                    }
                     Ok(buf) => {
                         buf.copy_to_vecs_planar::<f32>(&mut self.planes);
                         Ok(buf.spec().rate())
@@ -444,7 +466,8 @@ impl Source {
             match decoded {
                 Ok(rate) => {
                     self.good_packets += 1;
-                    self.accept_planes(chunk, rate)?;
+                    let planes: Vec<&[f32]> = self.planes.iter().map(Vec::as_slice).collect();
+                    self.sink.accept(chunk, &planes, rate)?;
                 }
                 Err(msg) => {
                     self.bad_packets += 1;
@@ -461,23 +484,78 @@ impl Source {
         Ok(true)
     }
 
-    fn accept_planes(&mut self, chunk: &mut Vec<Vec<f32>>, rate: u32) -> Result<(), Error> {
-        let n = self.planes.first().map_or(0, Vec::len);
+    /// Verdict on a stream that has ended: a truncated or near-empty decode is an error.
+    pub fn finish(self) -> Result<(StreamInfo, Vec<f32>), Error> {
+        let Sink {
+            info,
+            mut mono,
+            frames,
+            ..
+        } = self.sink;
+        let rate = f64::from(info.sample_rate);
+        let got = frames as f64;
+        if frames == 0 && self.bad_packets > 0 {
+            return Err(Error::CorruptAudio(format!(
+                "none of the {} packets could be decoded",
+                self.bad_packets
+            )));
+        }
+        if let Some(declared) = info.declared_frames
+            && got < declared as f64 * TRUNCATION_SHARE - rate * 0.05
+        {
+            return Err(Error::CorruptAudio(format!(
+                "the file is truncated: {:.2} s decoded of the {:.2} s its header declares",
+                got / rate,
+                declared as f64 / rate
+            )));
+        }
+        if self.ended_early && info.declared_frames.is_none() {
+            return Err(Error::CorruptAudio(format!(
+                "the file ends in the middle of a frame after {:.2} s",
+                got / rate
+            )));
+        }
+        if got / rate < MIN_DURATION_SEC {
+            return Err(Error::TooShort {
+                duration_sec: got / rate,
+                min_sec: MIN_DURATION_SEC,
+            });
+        }
+        mono.shrink_to_fit();
+        Ok((info, mono))
+    }
+}
+
+impl Sink {
+    fn seconds(&self) -> f64 {
+        self.frames as f64 / f64::from(self.info.sample_rate.max(1))
+    }
+
+    /// Append one decoded packet to `chunk` and to the mono mix.
+    fn accept(
+        &mut self,
+        chunk: &mut Vec<Vec<f32>>,
+        planes: &[&[f32]],
+        rate: u32,
+    ) -> Result<(), Error> {
+        let n = planes.first().map_or(0, |p| p.len());
         if n == 0 {
             return Ok(());
         }
         if !self.layout_fixed {
             // Some codecs (HE-AAC with SBR/PS) only reveal the real rate and layout on decode.
             self.layout_fixed = true;
-            if self.planes.len() != self.roles.len() || rate != self.info.sample_rate {
+            if planes.len() != self.roles.len() || rate != self.info.sample_rate {
                 if self.frames > 0 || chunk.first().is_some_and(|c| !c.is_empty()) {
                     return Err(Error::CorruptAudio(
                         "the channel layout changed".to_string(),
                     ));
                 }
-                self.roles = roles_for_count(self.planes.len());
-                self.weights = downmix_weights(&self.roles);
-                self.info.channels = self.planes.len();
+                if planes.len() != self.roles.len() {
+                    self.roles = roles_for_count(planes.len());
+                    self.weights = downmix_weights(&self.roles);
+                    self.info.channels = planes.len();
+                }
                 if rate != self.info.sample_rate && rate > 0 {
                     self.max_frames = (self.max_sec * f64::from(rate)).ceil() as u64;
                     self.info.sample_rate = rate;
@@ -486,7 +564,7 @@ impl Source {
                 chunk.truncate(self.roles.len());
             }
         }
-        if self.planes.len() != self.roles.len() {
+        if planes.len() != self.roles.len() {
             return Err(Error::CorruptAudio(
                 "the channel count changed mid-stream".to_string(),
             ));
@@ -501,7 +579,8 @@ impl Source {
         let start = self.mono.len();
         self.mono.resize(start + n, 0.0);
         let out = &mut self.mono[start..];
-        for ((plane, &w), dst) in self.planes.iter().zip(&self.weights).zip(chunk.iter_mut()) {
+        for ((plane, &w), dst) in planes.iter().zip(&self.weights).zip(chunk.iter_mut()) {
+            let plane = &plane[..n.min(plane.len())];
             dst.extend_from_slice(plane);
             if w != 0.0 {
                 for (m, &x) in out.iter_mut().zip(plane) {
@@ -510,45 +589,6 @@ impl Source {
             }
         }
         Ok(())
-    }
-
-    fn seconds(&self) -> f64 {
-        self.frames as f64 / f64::from(self.info.sample_rate.max(1))
-    }
-
-    /// Verdict on a stream that has ended: a truncated or near-empty decode is an error.
-    pub fn finish(mut self) -> Result<(StreamInfo, Vec<f32>), Error> {
-        let rate = f64::from(self.info.sample_rate);
-        let got = self.frames as f64;
-        if self.frames == 0 && self.bad_packets > 0 {
-            return Err(Error::CorruptAudio(format!(
-                "none of the {} packets could be decoded",
-                self.bad_packets
-            )));
-        }
-        if let Some(declared) = self.info.declared_frames
-            && got < declared as f64 * TRUNCATION_SHARE - rate * 0.05
-        {
-            return Err(Error::CorruptAudio(format!(
-                "the file is truncated: {:.2} s decoded of the {:.2} s its header declares",
-                got / rate,
-                declared as f64 / rate
-            )));
-        }
-        if self.ended_early && self.info.declared_frames.is_none() {
-            return Err(Error::CorruptAudio(format!(
-                "the file ends in the middle of a frame after {:.2} s",
-                got / rate
-            )));
-        }
-        if got / rate < MIN_DURATION_SEC {
-            return Err(Error::TooShort {
-                duration_sec: got / rate,
-                min_sec: MIN_DURATION_SEC,
-            });
-        }
-        self.mono.shrink_to_fit();
-        Ok((self.info, self.mono))
     }
 }
 

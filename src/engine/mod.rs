@@ -7,7 +7,7 @@ mod error;
 pub mod features;
 pub mod key;
 pub mod loudness;
-mod opus;
+pub mod opus;
 pub mod report;
 pub mod tempo;
 pub mod truepeak;
@@ -117,11 +117,11 @@ pub fn decode_and_measure(
     progress(Stage::Decode, 0.0);
     let mut current: Vec<Vec<f32>> = Vec::new();
     let mut next: Vec<Vec<f32>> = Vec::new();
-    let chunk_frames = |s: &Source| (f64::from(s.info.sample_rate) * CHUNK_SEC) as usize;
+    let chunk_frames = |s: &Source| (f64::from(s.info().sample_rate) * CHUNK_SEC) as usize;
     // The first chunk fixes the real layout and rate, which the meter needs.
     let mut more = source.fill(&mut current, chunk_frames(&source))?;
-    let mut meter = LoudnessMeter::new(source.roles(), source.info.sample_rate);
-    let declared = source.info.declared_frames;
+    let mut meter = LoudnessMeter::new(source.roles(), source.info().sample_rate);
+    let declared = source.info().declared_frames;
     while more {
         let target = chunk_frames(&source);
         let (filled, ()) = rayon::join(|| source.fill(&mut next, target), || meter.push(&current));

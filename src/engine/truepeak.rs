@@ -8,7 +8,7 @@
 /// Taps per phase of the interpolator.
 const TAPS_PER_PHASE: usize = 12;
 /// Samples processed per block; the skip test is made once per block.
-const BLOCK_FRAMES: usize = 512;
+const BLOCK_FRAMES: usize = 128;
 
 /// The four phases of the 48-tap interpolator: a Hann-windowed sinc with its cutoff at the input
 /// Nyquist frequency, the design libebur128 and ffmpeg use for BS.1770-4 Annex 2. Phase 0 passes

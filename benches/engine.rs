@@ -130,31 +130,28 @@ fn main() {
         rt(total.bare_decode)
     );
     println!(
-        "  decode + down-mix                  {:>7.0}x",
+        "  decode + down-mix                  {:>8}",
         rt(total.decode)
     );
     println!(
-        "  loudness (I, LRA, M, S, peaks)     {:>7.0}x",
+        "  loudness (I, LRA, M, S, peaks)     {:>8}",
         rt(total.loudness)
     );
     println!(
-        "    of which true peak               {:>7.0}x",
+        "    of which true peak               {:>8}",
         rt(total.true_peak_only)
     );
     println!(
-        "  features                           {:>7.0}x",
+        "  features                           {:>8}",
         rt(total.features)
     );
     println!(
-        "  tempo                              {:>7.0}x",
+        "  tempo                              {:>8}",
         rt(total.tempo)
     );
+    println!("  key                                {:>8}", rt(total.key));
     println!(
-        "  key                                {:>7.0}x",
-        rt(total.key)
-    );
-    println!(
-        "  whole analysis, 1 thread, per file {:>7.0}x",
+        "  whole analysis, 1 thread, per file {:>8}",
         rt(total.whole_one_thread)
     );
     println!("  whole folder, 1 thread             {:>8}", rt(t1));

@@ -151,20 +151,20 @@ fn analyze_inner(
     opts: &Options,
     progress: &(dyn Fn(Stage, f32) + Sync),
 ) -> Result<Report, Error> {
-    let (hash, decoded) = rayon::join(
-        || hash_file(path),
-        || decode_and_measure(path, opts, progress),
-    );
     let Decoded {
         info,
         mono,
         loudness,
-    } = decoded?;
-    let (blake3, size_bytes) = hash?;
-
+    } = decode_and_measure(path, opts, progress)?;
     progress(Stage::Tempo, 0.6);
     let rate = info.sample_rate;
-    let features = features::Features::compute(&mono, rate);
+    // The hash reads the file a second time; it runs beside the features, and only for audio
+    // that decoded, so a refused file is never read to its end.
+    let (hash, features) = rayon::join(
+        || hash_file(path),
+        || features::Features::compute(&mono, rate),
+    );
+    let (blake3, size_bytes) = hash?;
     let duration_sec = mono.len() as f64 / f64::from(rate);
     drop(mono);
     progress(Stage::Tempo, 0.8);

@@ -23,6 +23,8 @@ use super::opus::OpusStream;
 pub const MIN_DURATION_SEC: f64 = 0.1;
 /// A decode that yields less than this share of the declared length is a truncated file.
 const TRUNCATION_SHARE: f64 = 0.97;
+/// More channels than any speaker layout in use (22.2 has 24); also ebur128's limit.
+const MAX_CHANNELS: usize = 64;
 /// Decode errors tolerated before a stream is declared corrupt (lossy streams in the wild often
 /// carry a few damaged frames).
 const MAX_BAD_PACKETS: u32 = 64;
@@ -295,6 +297,11 @@ impl Source {
             return Err(Error::CorruptAudio(
                 "the header declares no channels".to_string(),
             ));
+        }
+        if channel_count > MAX_CHANNELS {
+            return Err(Error::UnsupportedFormat(format!(
+                "{channel_count} channels: at most {MAX_CHANNELS} are supported"
+            )));
         }
         if sample_rate == 0 {
             return Err(Error::CorruptAudio(

@@ -17,6 +17,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::error::Error;
+use super::mp4edit;
 use super::opus::OpusStream;
 
 /// Below this the file is refused: not even one 100 ms loudness block fits.
@@ -200,6 +201,10 @@ struct Sink {
     max_frames: u64,
     max_sec: f64,
     layout_fixed: bool,
+    /// Frames still to drop from the start (an MP4 edit list's encoder priming).
+    skip: u64,
+    /// Frames still to keep before the rest is padding, when an edit list says so.
+    keep: Option<u64>,
 }
 
 /// The container name from the first bytes of a file, or `None` when it is not audio we know.
@@ -363,6 +368,12 @@ impl Source {
                 });
             }
         }
+        let edit = if format == "mp4" {
+            mp4edit::audio_edit(path, sample_rate)
+        } else {
+            None
+        };
+        let declared_frames = edit.and_then(|e| e.keep_frames).or(declared_frames);
         let max_frames = (max_sec * rate).ceil() as u64;
         let mut mono = Vec::new();
         if let Some(frames) = declared_frames {
@@ -391,6 +402,8 @@ impl Source {
                 max_frames,
                 max_sec,
                 layout_fixed: false,
+                skip: edit.map_or(0, |e| e.skip_frames),
+                keep: edit.and_then(|e| e.keep_frames),
             },
             good_packets: 0,
             bad_packets: 0,
@@ -564,6 +577,11 @@ impl Sink {
                     self.info.channels = planes.len();
                 }
                 if rate != self.info.sample_rate && rate > 0 {
+                    let old = self.info.sample_rate;
+                    self.skip = rescale(self.skip, old, rate);
+                    self.keep = self.keep.map(|k| rescale(k, old, rate));
+                    self.info.declared_frames =
+                        self.info.declared_frames.map(|d| rescale(d, old, rate));
                     self.max_frames = (self.max_sec * f64::from(rate)).ceil() as u64;
                     self.info.sample_rate = rate;
                 }
@@ -576,6 +594,18 @@ impl Sink {
                 "the channel count changed mid-stream".to_string(),
             ));
         }
+        let first = self.skip.min(n as u64) as usize;
+        self.skip -= first as u64;
+        let mut last = n;
+        if let Some(keep) = self.keep.as_mut() {
+            let take = (*keep).min((n - first) as u64);
+            *keep -= take;
+            last = first + take as usize;
+        }
+        if last <= first {
+            return Ok(());
+        }
+        let n = last - first;
         self.frames += n as u64;
         if self.frames > self.max_frames {
             return Err(Error::TooLong {
@@ -587,7 +617,7 @@ impl Sink {
         self.mono.resize(start + n, 0.0);
         let out = &mut self.mono[start..];
         for ((plane, &w), dst) in planes.iter().zip(&self.weights).zip(chunk.iter_mut()) {
-            let plane = &plane[..n.min(plane.len())];
+            let plane = &plane[first.min(plane.len())..last.min(plane.len())];
             dst.extend_from_slice(plane);
             if w != 0.0 {
                 for (m, &x) in out.iter_mut().zip(plane) {
@@ -597,6 +627,11 @@ impl Sink {
         }
         Ok(())
     }
+}
+
+/// A frame count at rate `from` expressed at rate `to`.
+fn rescale(frames: u64, from: u32, to: u32) -> u64 {
+    (u128::from(frames) * u128::from(to) / u128::from(from.max(1))) as u64
 }
 
 /// ALAC keeps its bit depth in the magic cookie (ALACSpecificConfig byte 5), which may come with

@@ -7,6 +7,7 @@ mod error;
 pub mod features;
 pub mod key;
 pub mod loudness;
+mod mp4edit;
 pub mod opus;
 pub mod report;
 pub mod tempo;

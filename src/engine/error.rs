@@ -6,7 +6,8 @@ use std::path::PathBuf;
 /// Why a file could not be analysed. Variants name what happened; `code()` is the stable string.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
+    /// The message leaves the path out: uploads are stored under internal names.
+    #[error("cannot read the file: {source}")]
     Io {
         path: PathBuf,
         #[source]

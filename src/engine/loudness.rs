@@ -201,3 +201,65 @@ fn energy_to_lufs(e: f64) -> f64 {
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::decode::roles_for_count;
+
+    fn sine(rate: u32, dbfs: f64, secs: f64) -> Vec<f32> {
+        let a = 10f64.powf(dbfs / 20.0);
+        let n = (f64::from(rate) * secs) as usize;
+        (0..n)
+            .map(|i| {
+                let t = i as f64 / f64::from(rate);
+                (a * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as f32
+            })
+            .collect()
+    }
+
+    fn measure(planes: &[Vec<f32>], rate: u32, chunk: usize) -> LoudnessReport {
+        let mut m = LoudnessMeter::new(&roles_for_count(planes.len()), rate);
+        let len = planes[0].len();
+        let mut start = 0;
+        while start < len {
+            let end = (start + chunk).min(len);
+            let part: Vec<Vec<f32>> = planes.iter().map(|p| p[start..end].to_vec()).collect();
+            m.push(&part);
+            start = end;
+        }
+        m.finish()
+    }
+
+    #[test]
+    fn stereo_sine_at_minus_23_dbfs_is_minus_23_lufs_everywhere() {
+        let x = sine(48_000, -23.0, 8.0);
+        let r = measure(&[x.clone(), x], 48_000, 4096);
+        for v in [
+            r.integrated_lufs,
+            r.momentary_max_lufs,
+            r.short_term_max_lufs,
+        ] {
+            let v = v.unwrap();
+            assert!((v + 23.0).abs() <= 0.1, "{r:?}");
+        }
+        assert_eq!(r.reason, None);
+    }
+
+    #[test]
+    fn chunk_size_does_not_change_any_value() {
+        let mut x = sine(44_100, -30.0, 4.0);
+        x.extend(sine(44_100, -15.0, 2.0));
+        let a = measure(&[x.clone(), x.clone()], 44_100, 441);
+        let b = measure(&[x.clone(), x], 44_100, 10_007);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn silence_is_null_with_a_reason() {
+        let r = measure(&[vec![0.0; 96_000]], 48_000, 4800);
+        assert_eq!(r.integrated_lufs, None);
+        assert_eq!(r.true_peak_dbtp, None);
+        assert!(r.reason.unwrap().contains("silence"));
+    }
+}

@@ -1,15 +1,219 @@
-//! `tonearm analyze FILE…`: the engine without a server.
+//! `tonearm analyze FILE…`: the engine without a server. Analyses files on a rayon pool, prints
+//! results in the order given (human summary, `--json` or `--jsonl`) and a progress bar on a
+//! terminal. Exit 0 when every file succeeded, 1 when any failed.
 
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::engine::{self, Options, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
     /// Audio files to analyse.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Print each result document as JSON.
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+    /// Print one JSON line per file: {"path", "result"} or {"path", "error"}.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Refuse audio longer than this many seconds.
+    #[arg(long, default_value_t = Options::default().max_duration_sec)]
+    pub max_duration: f64,
 }
 
-pub fn run(_args: AnalyzeArgs) -> ExitCode {
-    ExitCode::FAILURE
+#[derive(Serialize)]
+struct OkLine<'a> {
+    path: &'a str,
+    result: &'a Report,
+}
+
+#[derive(Serialize)]
+struct ErrLine<'a> {
+    path: &'a str,
+    error: ErrBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrBody<'a> {
+    code: &'a str,
+    message: String,
+}
+
+pub fn run(args: AnalyzeArgs) -> ExitCode {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        builder = builder.num_threads(usize::from(n));
+    }
+    let pool = match builder.build() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tonearm: cannot start worker threads: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = Options {
+        max_duration_sec: args.max_duration,
+    };
+    let total = args.files.len();
+    let show_bar = total > 1 && std::io::stderr().is_terminal();
+    let (tx, rx) = mpsc::channel::<(usize, Result<Report, engine::Error>)>();
+    let files = &args.files;
+    let mut failed = false;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            pool.install(|| {
+                files
+                    .par_iter()
+                    .enumerate()
+                    .for_each_with(tx, |tx, (i, path)| {
+                        let result = engine::analyze_file(path, None, &opts, &|_, _| {});
+                        // The receiver only stops early if stdout is gone; nothing left to do then.
+                        let _ = tx.send((i, result));
+                    });
+            });
+        });
+        let mut pending = BTreeMap::new();
+        let mut next = 0;
+        let mut done = 0;
+        let stdout = std::io::stdout();
+        for (i, result) in rx {
+            done += 1;
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&next) {
+                failed |= result.is_err();
+                let mut out = stdout.lock();
+                if show_bar {
+                    eprint!("\r\x1b[2K");
+                }
+                print_one(&mut out, &args, &files[next], &result);
+                let _ = out.flush();
+                next += 1;
+            }
+            if show_bar {
+                draw_bar(done, total);
+            }
+        }
+        if show_bar {
+            eprintln!();
+        }
+    });
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn draw_bar(done: usize, total: usize) {
+    const WIDTH: usize = 30;
+    let filled = done * WIDTH / total.max(1);
+    eprint!(
+        "\r[{}{}] {done}/{total} files",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled)
+    );
+    let _ = std::io::stderr().flush();
+}
+
+fn print_one(
+    out: &mut impl Write,
+    args: &AnalyzeArgs,
+    path: &std::path::Path,
+    result: &Result<Report, engine::Error>,
+) {
+    let shown = path.to_string_lossy();
+    let written = if args.jsonl {
+        let line = match result {
+            Ok(report) => serde_json::to_string(&OkLine {
+                path: &shown,
+                result: report,
+            }),
+            Err(e) => serde_json::to_string(&ErrLine {
+                path: &shown,
+                error: ErrBody {
+                    code: e.code(),
+                    message: e.to_string(),
+                },
+            }),
+        };
+        line.map_err(std::io::Error::other)
+            .and_then(|l| writeln!(out, "{l}"))
+    } else {
+        match result {
+            Err(e) => {
+                eprintln!("{shown}: error [{}] {e}", e.code());
+                Ok(())
+            }
+            Ok(report) if args.json => serde_json::to_string_pretty(report)
+                .map_err(std::io::Error::other)
+                .and_then(|t| writeln!(out, "{t}")),
+            Ok(report) => writeln!(out, "{}", summary(&shown, report)),
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("tonearm: cannot write the result for {shown}: {e}");
+    }
+}
+
+fn summary(path: &str, r: &Report) -> String {
+    let m = &r.file_meta;
+    let l = &r.loudness;
+    let num =
+        |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |x| format!("{x:.1} {unit}"));
+    let mut s = format!(
+        "{path}\n  stream    {} / {}, {} Hz, {} ch, {:.1} s\n  loudness  {} integrated, range {}, \
+         true peak {}, max momentary {}, max short-term {}",
+        m.format,
+        m.codec,
+        m.sample_rate_hz,
+        m.channels,
+        m.duration_sec,
+        num(l.integrated_lufs, "LUFS"),
+        num(l.loudness_range_lu, "LU"),
+        num(l.true_peak_dbtp, "dBTP"),
+        num(l.momentary_max_lufs, "LUFS"),
+        num(l.short_term_max_lufs, "LUFS"),
+    );
+    if let Some(reason) = &l.reason {
+        s.push_str(&format!(" ({reason})"));
+    }
+    let t = &r.tempo;
+    match t.bpm {
+        Some(bpm) => s.push_str(&format!(
+            "\n  tempo     {bpm:.1} BPM, {}, confidence {}",
+            t.time_signature.as_deref().unwrap_or("metre n/a"),
+            t.confidence
+                .map_or("n/a".to_string(), |c| format!("{c:.2}"))
+        )),
+        None => s.push_str(&format!(
+            "\n  tempo     n/a ({})",
+            t.reason.as_deref().unwrap_or("not measured")
+        )),
+    }
+    let k = &r.key;
+    match &k.name {
+        Some(name) => s.push_str(&format!(
+            "\n  key       {name} ({} / {}), confidence {}",
+            k.camelot.as_deref().unwrap_or("-"),
+            k.open_key.as_deref().unwrap_or("-"),
+            k.confidence
+                .map_or("n/a".to_string(), |c| format!("{c:.2}"))
+        )),
+        None => s.push_str(&format!(
+            "\n  key       n/a ({})",
+            k.reason.as_deref().unwrap_or("not measured")
+        )),
+    }
+    s
 }

@@ -1,6 +1,228 @@
 //! The analysis engine: decode once, then run each analyser on the decoded audio. No tokio, no
 //! database, no server: `tonearm analyze` and the job workers call the same function.
+//! `analyze_file` is the one entry point; it never panics outward and reports progress by stage.
 
+pub mod decode;
+mod error;
 pub mod features;
 pub mod key;
+pub mod loudness;
+mod mp4edit;
+pub mod opus;
+pub mod report;
 pub mod tempo;
+pub mod truepeak;
+
+use std::path::Path;
+
+pub use error::Error;
+pub use report::{FileMeta, Report, SCHEMA_VERSION};
+
+use decode::Source;
+use loudness::LoudnessMeter;
+
+/// Frames decoded per chunk while the loudness meter measures the previous chunk.
+const CHUNK_SEC: f64 = 1.0;
+/// Share of the progress bar given to decoding (loudness runs alongside it).
+const DECODE_SHARE: f32 = 0.5;
+
+/// Limits of one analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Longer audio is refused with `too_long`; bounds memory (the mono mix is 4 bytes a frame).
+    pub max_duration_sec: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_duration_sec: 1800.0,
+        }
+    }
+}
+
+/// Where an analysis is, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Decode,
+    Loudness,
+    Tempo,
+    Key,
+    Finish,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Decode => "decode",
+            Stage::Loudness => "loudness",
+            Stage::Tempo => "tempo",
+            Stage::Key => "key",
+            Stage::Finish => "finish",
+        }
+    }
+}
+
+/// The container of a file from its first bytes (16 are enough); `None` when it is not audio.
+pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    decode::sniff(head)
+}
+
+/// Analyse one file. `display_name` replaces the file name in the report. `progress` receives
+/// (stage, fraction of the whole analysis in 0..=1) and may be called from several threads.
+/// Runs on the current rayon pool; a panic inside a decoder becomes `corrupt_audio`.
+pub fn analyze_file(
+    path: &Path,
+    display_name: Option<&str>,
+    opts: &Options,
+    progress: &(dyn Fn(Stage, f32) + Sync),
+) -> Result<Report, Error> {
+    let run = std::panic::AssertUnwindSafe(|| analyze_inner(path, display_name, opts, progress));
+    match std::panic::catch_unwind(run) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(Error::CorruptAudio(format!(
+                "the decoder failed on this data: {what}"
+            )))
+        }
+    }
+}
+
+/// Result of the decode pass: stream facts, the mono mix and the finished loudness section.
+pub struct Decoded {
+    pub info: decode::StreamInfo,
+    pub mono: Vec<f32>,
+    pub loudness: loudness::LoudnessReport,
+}
+
+/// Decode `path` and measure its loudness while decoding. The decoder fills one chunk while the
+/// meter measures the previous one (`rayon::join`), so only two chunks of multichannel audio
+/// exist at any time; the mono mix is the only full-length buffer.
+pub fn decode_and_measure(
+    path: &Path,
+    opts: &Options,
+    progress: &(dyn Fn(Stage, f32) + Sync),
+) -> Result<Decoded, Error> {
+    if opts.max_duration_sec.is_nan() || opts.max_duration_sec <= 0.0 {
+        return Err(Error::TooLong {
+            duration_sec: 0.0,
+            max_sec: opts.max_duration_sec,
+        });
+    }
+    let mut source = Source::open(path, opts.max_duration_sec)?;
+    progress(Stage::Decode, 0.0);
+    let mut current: Vec<Vec<f32>> = Vec::new();
+    let mut next: Vec<Vec<f32>> = Vec::new();
+    let chunk_frames = |s: &Source| (f64::from(s.info().sample_rate) * CHUNK_SEC) as usize;
+    // The first chunk fixes the real layout and rate, which the meter needs.
+    let mut more = source.fill(&mut current, chunk_frames(&source))?;
+    let mut meter = LoudnessMeter::new(source.roles(), source.info().sample_rate);
+    let declared = source.info().declared_frames;
+    while more {
+        let target = chunk_frames(&source);
+        let (filled, ()) = rayon::join(|| source.fill(&mut next, target), || meter.push(&current));
+        more = filled?;
+        std::mem::swap(&mut current, &mut next);
+        if let Some(total) = declared.filter(|t| *t > 0) {
+            let done = (source.frames() as f64 / total as f64).min(1.0) as f32;
+            progress(Stage::Decode, done * DECODE_SHARE);
+        }
+    }
+    meter.push(&current);
+    drop(current);
+    drop(next);
+    let (info, mono) = source.finish()?;
+    let loudness = meter.finish();
+    progress(Stage::Loudness, DECODE_SHARE + 0.05);
+    Ok(Decoded {
+        info,
+        mono,
+        loudness,
+    })
+}
+
+fn analyze_inner(
+    path: &Path,
+    display_name: Option<&str>,
+    opts: &Options,
+    progress: &(dyn Fn(Stage, f32) + Sync),
+) -> Result<Report, Error> {
+    let Decoded {
+        info,
+        mono,
+        loudness,
+    } = decode_and_measure(path, opts, progress)?;
+    progress(Stage::Tempo, 0.6);
+    let rate = info.sample_rate;
+    // The hash reads the file a second time; it runs beside the features, and only for audio
+    // that decoded, so a refused file is never read to its end.
+    let (hash, features) = rayon::join(
+        || hash_file(path),
+        || features::Features::compute(&mono, rate),
+    );
+    let (blake3, size_bytes) = hash?;
+    let duration_sec = mono.len() as f64 / f64::from(rate);
+    drop(mono);
+    progress(Stage::Tempo, 0.8);
+    let (tempo, key) = rayon::join(
+        || {
+            let t = tempo::analyze(&features);
+            progress(Stage::Tempo, 0.9);
+            t
+        },
+        || {
+            let k = key::analyze(&features);
+            progress(Stage::Key, 0.9);
+            k
+        },
+    );
+
+    let filename = display_name.map(str::to_string).unwrap_or_else(|| {
+        path.file_name().map_or_else(
+            || path.to_string_lossy().into_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    });
+    let bitrate_kbps = (duration_sec > 0.0)
+        .then(|| (size_bytes as f64 * 8.0 / duration_sec / 1000.0 * 10.0).round() / 10.0);
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        file_meta: FileMeta {
+            filename,
+            format: info.format,
+            codec: info.codec,
+            duration_sec: (duration_sec * 1000.0).round() / 1000.0,
+            sample_rate_hz: rate,
+            channels: info.channels as u32,
+            bit_depth: info.bit_depth,
+            bitrate_kbps,
+            size_bytes,
+            blake3,
+        },
+        loudness,
+        tempo,
+        key,
+    };
+    progress(Stage::Finish, 1.0);
+    Ok(report)
+}
+
+fn hash_file(path: &Path) -> Result<(String, u64), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = blake3::Hasher::new();
+    let size = std::io::copy(
+        &mut std::io::BufReader::with_capacity(1 << 16, file),
+        &mut hasher,
+    )
+    .map_err(io)?;
+    Ok((hasher.finalize().to_hex().to_string(), size))
+}

@@ -1,6 +1,8 @@
 //! Integration tests: each module drives the real `tonearm` binary as a user or client would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// `tonearm analyze`: loudness, formats, bad input, the engine entry point.
+mod analyze;
 // Keys and management tokens over HTTP.
 mod keys;
 // HTTP behaviour: errors, limits, shutdown, locking.

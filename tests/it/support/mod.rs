@@ -1,5 +1,6 @@
-//! Shared helpers: the real server in a temp dir, and a raw HTTP client.
+//! Shared helpers: the real server in a temp dir, a raw HTTP client, synthesised audio.
 #![allow(dead_code)]
 
+pub mod audio;
 pub mod client;
 pub mod server;

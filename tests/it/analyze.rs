@@ -1,0 +1,401 @@
+//! `tonearm analyze` end to end: loudness of synthesised signals, every supported format from the
+//! committed fixtures, the error code of each kind of bad input, and the library entry point.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tonearm::engine::{self, Options, Report, Stage};
+
+use crate::support::audio::{self, Audio, Encoding};
+
+fn tonearm(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tonearm"))
+        .arg("analyze")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tonearm: {e}"))
+}
+
+/// `analyze --json FILE`: the report of one file, which must succeed.
+fn report_of(path: &Path) -> Report {
+    let out = tonearm(&["--json".as_ref(), path.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "tonearm failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not a Report: {e}"))
+}
+
+/// `analyze --jsonl FILES…`: one parsed line per file, plus the exit status.
+fn jsonl(paths: &[PathBuf], extra: &[&str]) -> (bool, Vec<Value>) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--jsonl".as_ref()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    let out = tonearm(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
+        .collect();
+    (out.status.success(), lines)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn close(got: Option<f64>, want: f64, tol: f64, what: &str) {
+    let got = got.unwrap_or_else(|| panic!("{what} is null"));
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got}, want {want} ± {tol}"
+    );
+}
+
+#[test]
+fn sine_at_minus_23_dbfs_stereo_reads_minus_23_lufs() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = audio::sine(48_000, 1000.0, -23.0, 10.0);
+    let path = Audio::copies(48_000, x, 2).write_wav(dir.path(), "sine.wav", Encoding::Pcm24);
+    let r = report_of(&path);
+    close(r.loudness.integrated_lufs, -23.0, 0.1, "integrated");
+    close(r.loudness.momentary_max_lufs, -23.0, 0.1, "momentary max");
+    close(r.loudness.short_term_max_lufs, -23.0, 0.1, "short-term max");
+    close(r.loudness.true_peak_dbtp, -23.0, 0.2, "true peak");
+    close(r.loudness.sample_peak_dbfs, -23.0, 0.05, "sample peak");
+    close(r.loudness.loudness_range_lu, 0.0, 0.5, "loudness range");
+    assert_eq!(r.file_meta.channels, 2);
+    assert_eq!(r.file_meta.bit_depth, Some(24));
+    close(Some(r.file_meta.duration_sec), 10.0, 0.001, "duration");
+    assert_eq!(r.schema_version, engine::SCHEMA_VERSION);
+}
+
+#[test]
+fn eight_khz_and_192_khz_input_is_decoded_and_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    for (rate, enc) in [(8_000, Encoding::Float32), (192_000, Encoding::Pcm24)] {
+        let x = audio::sine(rate, 1000.0, -23.0, 5.0);
+        let name = format!("sine_{rate}.wav");
+        let path = Audio::copies(rate, x, 2).write_wav(dir.path(), &name, enc);
+        let r = report_of(&path);
+        assert_eq!(r.file_meta.sample_rate_hz, rate);
+        close(Some(r.file_meta.duration_sec), 5.0, 0.001, "duration");
+        close(
+            r.loudness.integrated_lufs,
+            -23.0,
+            0.1,
+            &format!("integrated at {rate} Hz"),
+        );
+        close(
+            r.loudness.true_peak_dbtp,
+            -23.0,
+            0.2,
+            &format!("true peak at {rate} Hz"),
+        );
+    }
+}
+
+#[test]
+fn mono_file_weights_its_one_channel_at_unity() {
+    // BS.1770: one channel at -23 dBFS carries half the power of the stereo case: -26.0 LUFS.
+    let dir = tempfile::tempdir().unwrap();
+    let x = audio::sine(44_100, 1000.0, -23.0, 6.0);
+    let path = Audio::mono(44_100, x).write_wav(dir.path(), "mono.wav", Encoding::Pcm16);
+    let r = report_of(&path);
+    assert_eq!(r.file_meta.channels, 1);
+    close(r.loudness.integrated_lufs, -26.01, 0.1, "integrated");
+}
+
+#[test]
+fn five_one_uses_surround_weights_and_ignores_the_lfe() {
+    // EBU Tech 3341 case 6 levels (L, R -28; C -24; Ls, Rs -30 dBFS) give -23 LUFS; a loud LFE
+    // must not change that.
+    let dir = tempfile::tempdir().unwrap();
+    let rate = 48_000;
+    let s = |db| audio::sine(rate, 1000.0, db, 6.0);
+    let lfe = audio::sine(rate, 60.0, -6.0, 6.0);
+    let five_one = Audio {
+        rate,
+        channels: vec![s(-28.0), s(-28.0), s(-24.0), lfe, s(-30.0), s(-30.0)],
+    };
+    let path = five_one.write_wav(dir.path(), "surround.wav", Encoding::Pcm24);
+    let r = report_of(&path);
+    assert_eq!(r.file_meta.channels, 6);
+    close(r.loudness.integrated_lufs, -23.0, 0.1, "integrated");
+    // The LFE still counts for the peaks: it is the loudest channel.
+    close(r.loudness.sample_peak_dbfs, -6.0, 0.05, "sample peak");
+}
+
+#[test]
+fn silence_gives_null_loudness_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Audio::copies(44_100, audio::silence(44_100, 5.0), 2).write_wav(
+        dir.path(),
+        "quiet.wav",
+        Encoding::Pcm16,
+    );
+    let r = report_of(&path);
+    let l = &r.loudness;
+    assert_eq!(l.integrated_lufs, None);
+    assert_eq!(l.loudness_range_lu, None);
+    assert_eq!(l.true_peak_dbtp, None);
+    assert_eq!(l.momentary_max_lufs, None);
+    let reason = l.reason.as_deref().expect("a reason for the nulls");
+    assert!(reason.contains("silence"), "reason: {reason}");
+}
+
+#[test]
+fn audio_shorter_than_a_gating_block_gives_null_integrated_loudness() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = audio::sine(48_000, 1000.0, -20.0, 0.25);
+    let path = Audio::copies(48_000, x, 2).write_wav(dir.path(), "blip.wav", Encoding::Pcm16);
+    let r = report_of(&path);
+    assert_eq!(r.loudness.integrated_lufs, None);
+    assert!(
+        r.loudness
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("400 ms")
+    );
+    close(r.loudness.sample_peak_dbfs, -20.0, 0.05, "sample peak");
+}
+
+#[test]
+fn each_bad_input_gets_its_code_and_good_files_still_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = Audio::copies(22_050, audio::sine(22_050, 440.0, -12.0, 3.0), 2);
+    let good_path = good.write_wav(d, "good.wav", Encoding::Pcm16);
+    let bytes = good.wav_bytes(Encoding::Pcm16, None);
+
+    let empty = d.join("empty.wav");
+    std::fs::write(&empty, b"").unwrap();
+    let truncated = d.join("truncated.wav");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let random = d.join("random.mp3");
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let noise: Vec<u8> = (0..65_536)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    std::fs::write(&random, noise).unwrap();
+    let absurd = d.join("absurd.wav");
+    let mut lying = bytes.clone();
+    lying[4..8].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    lying[40..44].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    std::fs::write(&absurd, lying).unwrap();
+    let one_sample = Audio::mono(44_100, vec![0.5]).write_wav(d, "one.wav", Encoding::Pcm16);
+    let no_track = fixture("no_audio_track.mp4");
+
+    let cases = [
+        (empty, "empty_file"),
+        (truncated, "corrupt_audio"),
+        (random, "unsupported_format"),
+        (no_track, "no_audio_track"),
+        (absurd, "corrupt_audio"),
+        (one_sample, "too_short"),
+        (d.join("missing.wav"), "io_error"),
+    ];
+    let mut paths: Vec<PathBuf> = cases.iter().map(|(p, _)| p.clone()).collect();
+    paths.push(good_path);
+    let (ok, lines) = jsonl(&paths, &[]);
+    assert!(!ok, "exit status must report the failures");
+    assert_eq!(lines.len(), paths.len());
+    for ((path, code), line) in cases.iter().zip(&lines) {
+        assert_eq!(line["path"], path.to_string_lossy().as_ref());
+        assert_eq!(line["error"]["code"], *code, "{}: {line}", path.display());
+        assert!(
+            line["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let last = lines.last().unwrap();
+    assert!(
+        last["result"]["loudness"]["integrated_lufs"].is_number(),
+        "{last}"
+    );
+}
+
+#[test]
+fn audio_over_the_duration_limit_is_too_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Audio::mono(8_000, audio::sine(8_000, 440.0, -12.0, 3.0)).write_wav(
+        dir.path(),
+        "three_seconds.wav",
+        Encoding::Pcm16,
+    );
+    let (ok, lines) = jsonl(std::slice::from_ref(&path), &["--max-duration", "2"]);
+    assert!(!ok);
+    assert_eq!(lines[0]["error"]["code"], "too_long");
+    let (ok, _) = jsonl(&[path], &["--max-duration", "4"]);
+    assert!(ok);
+}
+
+#[test]
+fn committed_fixtures_decode_with_the_right_length_and_rate() {
+    // (file, format, codec, rate, channels, duration, tolerance): durations as ffprobe reports
+    // them. The AAC file's edit list drops 1024 frames of encoder priming and the end padding.
+    let table = [
+        (
+            "wav_pcm16_22k_mono.wav",
+            "wav",
+            "pcm_s16le",
+            22_050,
+            1,
+            3.0,
+            0.001,
+        ),
+        (
+            "aiff_pcm16_22k_mono.aiff",
+            "aiff",
+            "pcm_s16be",
+            22_050,
+            1,
+            3.0,
+            0.001,
+        ),
+        (
+            "flac_16_44k_mono.flac",
+            "flac",
+            "flac",
+            44_100,
+            1,
+            3.0,
+            0.001,
+        ),
+        (
+            "mp3_cbr192_44k_stereo.mp3",
+            "mp3",
+            "mp3",
+            44_100,
+            2,
+            4.023,
+            0.03,
+        ),
+        (
+            "vorbis_48k_stereo.ogg",
+            "ogg",
+            "vorbis",
+            48_000,
+            2,
+            5.0,
+            0.001,
+        ),
+        ("aac_44k_stereo.m4a", "mp4", "aac", 44_100, 2, 5.0, 0.001),
+        ("alac_44k_mono.m4a", "mp4", "alac", 44_100, 1, 2.0, 0.001),
+        ("opus_48k_stereo.opus", "ogg", "opus", 48_000, 2, 1.0, 0.001),
+    ];
+    let paths: Vec<PathBuf> = table.iter().map(|t| fixture(t.0)).collect();
+    let (ok, lines) = jsonl(&paths, &[]);
+    assert!(ok, "{lines:?}");
+    for ((name, format, codec, rate, channels, duration, tol), line) in table.iter().zip(&lines) {
+        let m = &line["result"]["file_meta"];
+        assert_eq!(m["format"], *format, "{name}");
+        assert_eq!(m["codec"], *codec, "{name}");
+        assert_eq!(m["sample_rate_hz"], *rate, "{name}");
+        assert_eq!(m["channels"], *channels, "{name}");
+        close(m["duration_sec"].as_f64(), *duration, *tol, name);
+        let lufs = line["result"]["loudness"]["integrated_lufs"].as_f64();
+        assert!(
+            lufs.is_some_and(|l| (-40.0..-5.0).contains(&l)),
+            "{name}: {lufs:?}"
+        );
+    }
+}
+
+/// Decode a whole file through the engine's decoder into planar channels.
+fn decode_planar(path: &Path) -> (u32, Vec<Vec<f32>>) {
+    let mut src = engine::decode::Source::open(path, 60.0)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut all: Vec<Vec<f32>> = Vec::new();
+    let mut chunk = Vec::new();
+    loop {
+        let more = src
+            .fill(&mut chunk, 48_000)
+            .unwrap_or_else(|e| panic!("decode: {e}"));
+        all.resize_with(chunk.len(), Vec::new);
+        for (a, c) in all.iter_mut().zip(&chunk) {
+            a.extend_from_slice(c);
+        }
+        if !more {
+            break;
+        }
+    }
+    (src.info().sample_rate, all)
+}
+
+#[test]
+fn opus_decode_agrees_with_the_libopus_reference() {
+    // The reference is libopus's decode of the same file (see tests/fixtures/README.md).
+    let (rate, ours) = decode_planar(&fixture("opus_48k_stereo.opus"));
+    let (ref_rate, reference) = decode_planar(&fixture("opus_48k_stereo.reference.wav"));
+    assert_eq!((rate, ref_rate), (48_000, 48_000));
+    assert_eq!(ours.len(), 2);
+    assert_eq!(
+        ours[0].len(),
+        reference[0].len(),
+        "pre-skip and end trim as libopus"
+    );
+    for (a, b) in ours.iter().zip(&reference) {
+        let signal: f64 = b.iter().map(|&x| f64::from(x).powi(2)).sum();
+        let noise: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(&x, &y)| f64::from(x - y).powi(2))
+            .sum();
+        let snr = 10.0 * (signal / noise.max(1e-20)).log10();
+        eprintln!("SNR against libopus: {snr:.1} dB");
+        assert!(snr > 50.0, "SNR against libopus {snr:.1} dB");
+    }
+}
+
+#[test]
+fn library_reports_progress_to_completion_and_uses_the_display_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Audio::copies(44_100, audio::sine(44_100, 440.0, -12.0, 4.0), 2).write_wav(
+        dir.path(),
+        "upload-7f3a.bin",
+        Encoding::Pcm16,
+    );
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |stage: Stage, f: f32| seen.lock().unwrap().push((stage, f));
+    let r = engine::analyze_file(&path, Some("Take 3.wav"), &Options::default(), &progress)
+        .expect("analysis");
+    assert_eq!(r.file_meta.filename, "Take 3.wav");
+    assert_eq!(r.file_meta.format, "wav");
+    assert_eq!(
+        r.file_meta.size_bytes,
+        std::fs::metadata(&path).unwrap().len()
+    );
+    assert_eq!(
+        r.file_meta.blake3,
+        blake3::hash(&std::fs::read(&path).unwrap())
+            .to_hex()
+            .to_string()
+    );
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.last(), Some(&(Stage::Finish, 1.0)));
+    assert!(seen.iter().all(|(_, f)| (0.0..=1.0).contains(f)));
+    assert!(seen.iter().any(|(s, _)| *s == Stage::Loudness));
+    assert_eq!(Stage::Decode.as_str(), "decode");
+}
+
+#[test]
+fn sniff_tells_audio_from_other_bytes() {
+    let wav = std::fs::read(fixture("wav_pcm16_22k_mono.wav")).unwrap();
+    assert_eq!(engine::sniff(&wav[..16]), Some("wav"));
+    let m4a = std::fs::read(fixture("alac_44k_mono.m4a")).unwrap();
+    assert_eq!(engine::sniff(&m4a[..16]), Some("mp4"));
+    assert_eq!(engine::sniff(b"%PDF-1.7 trailer"), None);
+}

@@ -13,8 +13,6 @@ const CHROMA_EVERY: usize = 4;
 /// Lowest and highest frequency (Hz) of spectral peaks used for pitch classes.
 const CHROMA_MIN_HZ: f64 = 50.0;
 const CHROMA_MAX_HZ: f64 = 2_600.0;
-/// Peaks below this frequency (Hz) also feed the bass pitch-class profile.
-const BASS_MAX_HZ: f64 = 260.0;
 /// Lowest frequency (Hz) of the onset filterbank.
 const ONSET_MIN_HZ: f64 = 30.0;
 /// Onset filterbank bands per octave.
@@ -41,8 +39,6 @@ pub struct Features {
     pub onset_low: Vec<f32>,
     /// Pitch-class profiles (C = 0) at `chroma_rate` frames per second, tuning-corrected.
     pub chroma: Vec<[f32; 12]>,
-    /// Pitch-class profiles of the peaks below 260 Hz, aligned with `chroma`.
-    pub bass_chroma: Vec<[f32; 12]>,
     pub chroma_rate: f64,
     /// Frame RMS of the decimated signal, aligned with `chroma`.
     pub chroma_rms: Vec<f32>,
@@ -71,7 +67,6 @@ impl Features {
             onset: Vec::new(),
             onset_low: Vec::new(),
             chroma: Vec::new(),
-            bass_chroma: Vec::new(),
             chroma_rate: frame_rate / CHROMA_EVERY as f64,
             chroma_rms: Vec::new(),
             tuning_semitones: 0.0,
@@ -235,19 +230,13 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
 
     let tuning = estimate_tuning(&peaks);
     out.tuning_semitones = tuning;
-    let bass_pitch = (69.0 + 12.0 * (BASS_MAX_HZ / 440.0).log2()) as f32;
     for w in peak_offsets.windows(2) {
         let mut chroma = [0.0f32; 12];
-        let mut bass = [0.0f32; 12];
         for p in &peaks[w[0]..w[1]] {
             let pitch = p.pitch - tuning as f32;
             add_pitch(&mut chroma, pitch, p.weight);
-            if p.pitch < bass_pitch {
-                add_pitch(&mut bass, pitch, p.weight);
-            }
         }
         out.chroma.push(chroma);
-        out.bass_chroma.push(bass);
     }
     out.chroma_rms = frame_rms;
 }

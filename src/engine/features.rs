@@ -91,32 +91,26 @@ impl Features {
     }
 }
 
-/// Integer decimation with two cascaded moving averages as the anti-alias filter: cheap, and
-/// its nulls sit on the frequencies that would fold onto DC, which is where the analysers look.
+/// Integer decimation with two cascaded moving averages as the anti-alias filter (a triangular
+/// FIR of 2·factor − 1 taps, evaluated only at the kept samples): cheap, and its nulls sit on
+/// the frequencies that would fold onto DC, which is where the analysers look.
 fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
     if factor == 1 {
         return x.to_vec();
     }
-    let inv = 1.0 / factor as f32;
-    let mut stage1 = Vec::with_capacity(x.len());
-    let mut acc = 0.0f32;
-    for (i, &v) in x.iter().enumerate() {
-        acc += v;
-        if i >= factor {
-            acc -= x[i - factor];
-        }
-        stage1.push(acc * inv);
-    }
-    let mut out = Vec::with_capacity(x.len() / factor + 1);
-    let mut acc2 = 0.0f32;
-    for i in 0..stage1.len() {
-        acc2 += stage1[i];
-        if i >= factor {
-            acc2 -= stage1[i - factor];
-        }
-        if i % factor == factor - 1 {
-            out.push(acc2 * inv);
-        }
+    let taps = 2 * factor - 1;
+    let norm = 1.0 / (factor * factor) as f32;
+    let weights: Vec<f32> = (0..taps)
+        .map(|j| (factor - (j as i64 - (factor as i64 - 1)).unsigned_abs() as usize) as f32 * norm)
+        .collect();
+    let n_out = x.len() / factor;
+    let mut out = Vec::with_capacity(n_out);
+    for k in 0..n_out {
+        let end = (k + 1) * factor;
+        let start = end.saturating_sub(taps);
+        let segment = &x[start..end];
+        let w = &weights[taps - segment.len()..];
+        out.push(segment.iter().zip(w).map(|(a, b)| a * b).sum());
     }
     out
 }
@@ -144,15 +138,23 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
         })
         .collect();
 
-    // Bin → onset band, from ONSET_MIN_HZ upward in fractions of an octave.
-    let band_of: Vec<Option<usize>> = (0..n_bins)
-        .map(|k| {
-            let f = k as f64 * bin_hz;
-            (f >= ONSET_MIN_HZ)
-                .then(|| (ONSET_BANDS_PER_OCTAVE * (f / ONSET_MIN_HZ).log2()).floor() as usize)
-        })
-        .collect();
-    let n_bands = band_of.iter().flatten().max().map_or(0, |b| b + 1);
+    // Onset bands as contiguous bin ranges, from ONSET_MIN_HZ upward in fractions of an octave.
+    let band_of = |k: usize| {
+        let f = k as f64 * bin_hz;
+        (f >= ONSET_MIN_HZ)
+            .then(|| (ONSET_BANDS_PER_OCTAVE * (f / ONSET_MIN_HZ).log2()).floor() as usize)
+    };
+    let mut band_ranges: Vec<(usize, usize)> = Vec::new();
+    for k in 0..n_bins {
+        if let Some(b) = band_of(k) {
+            if b >= band_ranges.len() {
+                band_ranges.resize(b + 1, (k, k));
+                band_ranges[b] = (k, k);
+            }
+            band_ranges[b].1 = k + 1;
+        }
+    }
+    let n_bands = band_ranges.len();
     let low_bands = (0..n_bands)
         .take_while(|&b| {
             let centre = ONSET_MIN_HZ * 2f64.powf((b as f64 + 0.5) / ONSET_BANDS_PER_OCTAVE);
@@ -189,14 +191,12 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
                 .iter_mut()
                 .for_each(|c| *c = realfft::num_complex::Complex::new(0.0, 0.0));
         }
+        // Not `norm()`: its overflow-safe hypot costs several times more and the values are small.
         for (m, c) in mags.iter_mut().zip(&spectrum) {
-            *m = c.norm();
+            *m = (c.re * c.re + c.im * c.im).sqrt();
         }
-        bands.iter_mut().for_each(|b| *b = 0.0);
-        for (k, &m) in mags.iter().enumerate() {
-            if let Some(b) = band_of[k] {
-                bands[b] += m;
-            }
+        for (b, &(lo, hi)) in bands.iter_mut().zip(&band_ranges) {
+            *b = mags[lo..hi].iter().sum();
         }
         let prev = &history[t % 2];
         let mut flux = 0.0f32;

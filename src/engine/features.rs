@@ -303,3 +303,145 @@ fn add_pitch(chroma: &mut [f32; 12], pitch: f32, weight: f32) {
         .powi(2);
     chroma[side] += weight * side_w;
 }
+
+/// Signals with a known answer, synthesised for the analysers' tests.
+#[cfg(test)]
+pub(crate) mod synth {
+    /// Decaying noise bursts (10 ms attack-free, 40 ms decay) at `bpm`, like a metronome.
+    pub fn click_track(bpm: f64, seconds: f64, rate: u32) -> Vec<f32> {
+        let n = (seconds * f64::from(rate)) as usize;
+        let mut out = vec![0.0f32; n];
+        let period = 60.0 / bpm * f64::from(rate);
+        let click_len = (0.05 * f64::from(rate)) as usize;
+        let mut seed = 0x1234_5678u32;
+        let mut beat = 0usize;
+        loop {
+            let start = (beat as f64 * period).round() as usize;
+            if start >= n {
+                break;
+            }
+            for i in 0..click_len.min(n - start) {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
+                let decay = (-(i as f32) / (0.008 * rate as f32)).exp();
+                out[start + i] = 0.5 * noise * decay;
+            }
+            beat += 1;
+        }
+        out
+    }
+
+    /// A piano-like tone: eight harmonics falling off as 1/h, with an exponential decay.
+    fn add_tone(out: &mut [f32], rate: u32, start: usize, len: usize, midi: f64, gain: f32) {
+        let freq = 440.0 * 2f64.powf((midi - 69.0) / 12.0);
+        let nyquist = f64::from(rate) / 2.0;
+        for i in 0..len.min(out.len().saturating_sub(start)) {
+            let t = i as f64 / f64::from(rate);
+            let env = (-t * 2.5).exp() as f32 * (1.0 - (-t * 400.0).exp()) as f32;
+            let mut v = 0.0f64;
+            for h in 1..=8 {
+                let f = freq * f64::from(h);
+                if f < nyquist {
+                    v += (2.0 * std::f64::consts::PI * f * t).sin() / f64::from(h);
+                }
+            }
+            out[start + i] += gain * env * v as f32;
+        }
+    }
+
+    /// Chords of MIDI notes, one per `chord_sec`, each with its first note doubled an octave
+    /// below as a bass, cycled for `seconds`.
+    pub fn progression(chords: &[&[i32]], chord_sec: f64, seconds: f64, rate: u32) -> Vec<f32> {
+        let n = (seconds * f64::from(rate)) as usize;
+        let mut out = vec![0.0f32; n];
+        let chord_len = (chord_sec * f64::from(rate)) as usize;
+        let mut start = 0usize;
+        let mut idx = 0usize;
+        while start < n {
+            let chord = chords[idx % chords.len()];
+            for &note in chord {
+                add_tone(&mut out, rate, start, chord_len, f64::from(note), 0.08);
+            }
+            add_tone(
+                &mut out,
+                rate,
+                start,
+                chord_len,
+                f64::from(chord[0] - 12),
+                0.1,
+            );
+            start += chord_len;
+            idx += 1;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_low_frequencies_and_attenuates_high_ones() {
+        let rate = 44_100.0f64;
+        let tone = |f: f64| -> Vec<f32> {
+            (0..44_100)
+                .map(|i| (2.0 * std::f64::consts::PI * f * i as f64 / rate).sin() as f32)
+                .collect()
+        };
+        let rms = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+        let low = decimate(&tone(200.0), 4);
+        let high = decimate(&tone(10_500.0), 4);
+        assert_eq!(low.len(), 11_025);
+        assert!((rms(&low) - std::f32::consts::FRAC_1_SQRT_2).abs() < 0.02);
+        assert!(rms(&high) < 0.05, "alias at {}", rms(&high));
+    }
+
+    #[test]
+    fn analysis_rate_is_near_11_khz_for_common_rates() {
+        for (rate, expected) in [(8_000, 8_000.0), (22_050, 11_025.0), (44_100, 11_025.0)] {
+            let f = Features::compute(&synth::click_track(120.0, 6.0, rate), rate);
+            assert_eq!(f.analysis_rate, expected);
+            assert!(!f.onset.is_empty() && !f.chroma.is_empty());
+        }
+        let f = Features::compute(&synth::click_track(120.0, 6.0, 192_000), 192_000);
+        assert!((f.analysis_rate - 11_294.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn silence_and_empty_input_give_no_frames() {
+        let f = Features::compute(&vec![0.0; 48_000 * 3], 48_000);
+        assert!(f.is_silent());
+        assert!(f.onset.is_empty());
+        let f = Features::compute(&[], 44_100);
+        assert!(f.is_silent());
+        assert_eq!(f.duration_sec, 0.0);
+    }
+
+    #[test]
+    fn tuning_offset_is_measured() {
+        // A quarter-tone sharp progression reads about +0.25 semitones off A = 440 Hz.
+        let rate = 22_050u32;
+        let chords: [&[i32]; 2] = [&[60, 64, 67], &[65, 69, 72]];
+        let mut x = synth::progression(&chords, 1.0, 6.0, rate);
+        let f0 = Features::compute(&x, rate);
+        assert!(f0.tuning_semitones.abs() < 0.08, "{}", f0.tuning_semitones);
+        // Resample by 2^(-0.25/12) to raise the pitch by a quarter semitone.
+        let ratio = 2f64.powf(0.25 / 12.0);
+        let shifted: Vec<f32> = (0..(x.len() as f64 / ratio) as usize)
+            .map(|i| {
+                let p = i as f64 * ratio;
+                let j = p.floor() as usize;
+                let fr = (p - j as f64) as f32;
+                x[j] * (1.0 - fr) + x.get(j + 1).copied().unwrap_or(0.0) * fr
+            })
+            .collect();
+        x = shifted;
+        let f1 = Features::compute(&x, rate);
+        assert!(
+            (f1.tuning_semitones - 0.25).abs() < 0.08,
+            "{}",
+            f1.tuning_semitones
+        );
+    }
+}

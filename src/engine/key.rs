@@ -187,3 +187,138 @@ fn correlation(a: &[f32; 12], b: &[f32; 12]) -> f32 {
     }
     num / (da * db).sqrt()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::features::synth;
+
+    fn key_of(signal: &[f32], rate: u32) -> KeyReport {
+        analyze(&Features::compute(signal, rate))
+    }
+
+    #[test]
+    fn major_progression_is_found() {
+        // I–vi–IV–V–I in G major.
+        let chords: [&[i32]; 5] = [
+            &[55, 59, 62],
+            &[52, 55, 59],
+            &[48, 52, 55],
+            &[50, 54, 57],
+            &[55, 59, 62],
+        ];
+        let report = key_of(&synth::progression(&chords, 1.0, 15.0, 44_100), 44_100);
+        assert_eq!(report.name.as_deref(), Some("G major"), "{report:?}");
+        assert_eq!(report.camelot.as_deref(), Some("9B"));
+        assert_eq!(report.open_key.as_deref(), Some("2d"));
+        assert!(report.confidence.is_some_and(|c| (0.0..=1.0).contains(&c)));
+    }
+
+    #[test]
+    fn minor_progression_is_found() {
+        // i–iv–V–i in D minor, with the harmonic-minor dominant (A major).
+        let chords: [&[i32]; 4] = [&[50, 53, 57], &[55, 58, 62], &[57, 61, 64], &[50, 53, 57]];
+        let report = key_of(&synth::progression(&chords, 1.0, 15.0, 48_000), 48_000);
+        assert_eq!(report.name.as_deref(), Some("D minor"), "{report:?}");
+        assert_eq!(report.tonic.as_deref(), Some("D"));
+        assert_eq!(report.mode.as_deref(), Some("minor"));
+        assert_eq!(report.camelot.as_deref(), Some("7A"));
+        assert_eq!(report.open_key.as_deref(), Some("12m"));
+    }
+
+    #[test]
+    fn extreme_sample_rates_work() {
+        let chords: [&[i32]; 4] = [&[60, 64, 67], &[65, 69, 72], &[67, 71, 74], &[60, 64, 67]];
+        for rate in [8_000u32, 192_000] {
+            let report = key_of(&synth::progression(&chords, 1.0, 8.0, rate), rate);
+            assert_eq!(
+                report.name.as_deref(),
+                Some("C major"),
+                "{rate} Hz: {report:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn silence_gives_no_key_and_a_reason() {
+        let report = key_of(&vec![0.0; 44_100 * 5], 44_100);
+        assert_eq!(report.name, None);
+        assert_eq!(report.camelot, None);
+        assert!(report.reason.is_some_and(|r| r.contains("silence")));
+    }
+
+    #[test]
+    fn short_audio_gives_no_key_and_a_reason() {
+        let chords: [&[i32]; 1] = [&[60, 64, 67]];
+        let report = key_of(&synth::progression(&chords, 1.0, 1.0, 44_100), 44_100);
+        assert_eq!(report.name, None);
+        assert!(report.reason.is_some_and(|r| r.contains("too short")));
+    }
+
+    #[test]
+    fn camelot_and_open_key_cover_all_24_keys() {
+        // (tonic pitch class, mode, Camelot, Open Key), from the published wheels.
+        let table: [(usize, Mode, &str, &str); 24] = [
+            (0, Mode::Major, "8B", "1d"),
+            (7, Mode::Major, "9B", "2d"),
+            (2, Mode::Major, "10B", "3d"),
+            (9, Mode::Major, "11B", "4d"),
+            (4, Mode::Major, "12B", "5d"),
+            (11, Mode::Major, "1B", "6d"),
+            (6, Mode::Major, "2B", "7d"),
+            (1, Mode::Major, "3B", "8d"),
+            (8, Mode::Major, "4B", "9d"),
+            (3, Mode::Major, "5B", "10d"),
+            (10, Mode::Major, "6B", "11d"),
+            (5, Mode::Major, "7B", "12d"),
+            (9, Mode::Minor, "8A", "1m"),
+            (4, Mode::Minor, "9A", "2m"),
+            (11, Mode::Minor, "10A", "3m"),
+            (6, Mode::Minor, "11A", "4m"),
+            (1, Mode::Minor, "12A", "5m"),
+            (8, Mode::Minor, "1A", "6m"),
+            (3, Mode::Minor, "2A", "7m"),
+            (10, Mode::Minor, "3A", "8m"),
+            (5, Mode::Minor, "4A", "9m"),
+            (0, Mode::Minor, "5A", "10m"),
+            (7, Mode::Minor, "6A", "11m"),
+            (2, Mode::Minor, "7A", "12m"),
+        ];
+        for (tonic, mode, camelot, open_key) in table {
+            let key = Key { tonic, mode };
+            assert_eq!(
+                key.camelot(),
+                camelot,
+                "{} {}",
+                key.tonic_name(),
+                key.mode_name()
+            );
+            assert_eq!(
+                key.open_key(),
+                open_key,
+                "{} {}",
+                key.tonic_name(),
+                key.mode_name()
+            );
+        }
+    }
+
+    #[test]
+    fn tonic_names_use_common_flat_spellings() {
+        let names: Vec<&str> = (0..12)
+            .map(|tonic| {
+                Key {
+                    tonic,
+                    mode: Mode::Major,
+                }
+                .tonic_name()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"
+            ]
+        );
+    }
+}

@@ -8,6 +8,9 @@ use super::features::Features;
 
 /// Shortest audio (seconds) from which a tempo is reported: a few bars at slow tempi.
 const MIN_TEMPO_SEC: f64 = 5.0;
+/// Onset level (99th percentile of the flux, in summed log-magnitude steps) below which nothing
+/// starts often enough to carry a beat; music measures 5 or more, a steady tone about 0.
+const MIN_ONSET_LEVEL: f32 = 0.5;
 /// Range of reported tempi (BPM).
 const MIN_BPM: f64 = 40.0;
 const MAX_BPM: f64 = 220.0;
@@ -65,6 +68,9 @@ pub fn analyze(features: &Features) -> TempoReport {
     if features.duration_sec < MIN_TEMPO_SEC || features.onset.len() < 16 {
         return TempoReport::unmeasured("audio too short for a tempo (needs at least 5 s)");
     }
+    if onset_level(&features.onset) < MIN_ONSET_LEVEL {
+        return TempoReport::unmeasured("no rhythmic onsets found: the sound does not change");
+    }
     let fr = features.frame_rate;
     let env = envelope(features);
     let centred = high_pass(&env, (fr * 1.0).round() as usize);
@@ -102,6 +108,14 @@ pub fn analyze(features: &Features) -> TempoReport {
         beats,
         reason: None,
     }
+}
+
+/// The 99th percentile of the onset envelope: high when notes or hits start, near zero for a
+/// steady tone or a drone.
+fn onset_level(onset: &[f32]) -> f32 {
+    let mut sorted = onset.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    sorted.get(sorted.len() * 99 / 100).copied().unwrap_or(0.0)
 }
 
 /// Onset envelope with the low band counted twice: kick drum and bass notes carry the beat.
@@ -417,14 +431,19 @@ fn track_beats(env: &[f64], period: f64) -> Vec<usize> {
         .collect();
     let lo = (period / 2.0).round().max(1.0) as usize;
     let hi = (period * 2.0).round() as usize;
+    // Penalty by interval in frames, computed once.
+    let penalty: Vec<f64> = (0..=hi)
+        .map(|d| TIGHTNESS * (d.max(1) as f64 / period).ln().powi(2))
+        .collect();
     let mut score = vec![0.0f64; n];
     let mut back: Vec<Option<usize>> = vec![None; n];
     for t in 0..n {
         let mut best: Option<(f64, usize)> = None;
         if t >= lo {
-            for prev in t.saturating_sub(hi)..=(t - lo) {
-                let ratio = (t - prev) as f64 / period;
-                let s = score[prev] - TIGHTNESS * ratio.ln().powi(2);
+            let first = t.saturating_sub(hi);
+            for (offset, &prev_score) in score[first..=t - lo].iter().enumerate() {
+                let prev = first + offset;
+                let s = prev_score - penalty[t - prev];
                 if best.is_none_or(|(b, _)| s > b) {
                     best = Some((s, prev));
                 }
@@ -450,4 +469,80 @@ fn track_beats(env: &[f64], period: f64) -> Vec<usize> {
     }
     beats.reverse();
     beats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::features::synth;
+
+    fn bpm_of(signal: &[f32], rate: u32) -> TempoReport {
+        analyze(&Features::compute(signal, rate))
+    }
+
+    #[test]
+    fn click_track_at_120_bpm_reads_120() {
+        let report = bpm_of(&synth::click_track(120.0, 20.0, 44_100), 44_100);
+        let bpm = report.bpm.expect("a tempo");
+        assert!((bpm - 120.0).abs() <= 1.0, "got {bpm}");
+        assert!(report.reason.is_none());
+        assert!(report.confidence.is_some_and(|c| (0.0..=1.0).contains(&c)));
+        assert!(report.time_signature.is_some());
+    }
+
+    #[test]
+    fn click_track_at_90_bpm_reads_90() {
+        let bpm = bpm_of(&synth::click_track(90.0, 20.0, 48_000), 48_000).bpm;
+        assert!(bpm.is_some_and(|b| (b - 90.0).abs() <= 1.0), "got {bpm:?}");
+    }
+
+    #[test]
+    fn beats_fall_on_the_clicks() {
+        let report = bpm_of(&synth::click_track(100.0, 15.0, 22_050), 22_050);
+        assert!(report.beats.len() >= 20, "{} beats", report.beats.len());
+        for &t in &report.beats {
+            let phase = (t / 0.6).fract();
+            let off = phase.min(1.0 - phase) * 0.6;
+            assert!(off < 0.05, "beat at {t} is {off} s from a click");
+        }
+    }
+
+    #[test]
+    fn extreme_sample_rates_work() {
+        for rate in [8_000u32, 192_000] {
+            let bpm = bpm_of(&synth::click_track(120.0, 12.0, rate), rate).bpm;
+            assert!(
+                bpm.is_some_and(|b| (b - 120.0).abs() <= 1.0),
+                "{rate} Hz: {bpm:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn silence_gives_no_tempo_and_a_reason() {
+        let report = bpm_of(&vec![0.0; 44_100 * 10], 44_100);
+        assert_eq!(report.bpm, None);
+        assert_eq!(report.confidence, None);
+        assert!(report.beats.is_empty());
+        assert!(report.reason.is_some_and(|r| r.contains("silence")));
+    }
+
+    #[test]
+    fn short_audio_gives_no_tempo_and_a_reason() {
+        let report = bpm_of(&synth::click_track(120.0, 3.0, 44_100), 44_100);
+        assert_eq!(report.bpm, None);
+        assert!(report.reason.is_some_and(|r| r.contains("too short")));
+    }
+
+    #[test]
+    fn steady_tone_gives_no_tempo() {
+        let x: Vec<f32> = (0..44_100 * 8)
+            .map(|i| {
+                0.3 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 44_100.0).sin() as f32
+            })
+            .collect();
+        let report = bpm_of(&x, 44_100);
+        assert_eq!(report.bpm, None, "{report:?}");
+        assert!(report.reason.is_some());
+    }
 }

@@ -27,6 +27,9 @@ const CLIMB_CONTRAST: f64 = 0.32;
 const SLOW_PENALTY_PER_OCTAVE: f64 = 0.34;
 /// Preferred tempo (BPM) of the felt beat (Moelants 2002: ~120; van Noorden & Moelants 1999).
 const PREFERRED_BPM: f64 = 100.0;
+/// A beat divided in three is read as compound metre (6/8) only below this tempo (BPM); faster
+/// ternary subdivisions are swung or triplet feels in simple metre.
+const COMPOUND_MAX_BPM: f64 = 90.0;
 /// Beat tracker: how strongly inter-beat intervals are held to the period (Ellis 2007).
 const TIGHTNESS: f64 = 100.0;
 /// Shortest bar (seconds) looked for: a 3/4 bar at 180 BPM.
@@ -81,7 +84,7 @@ pub fn analyze(features: &Features) -> TempoReport {
     }
 
     let metre = bar_period(&acf, fr)
-        .and_then(|bar| choose_beat(&env, &hierarchy(&acf, bar, fr), fr))
+        .and_then(|bar| choose_beat(&env, &acf, &hierarchy(&acf, bar, fr), fr))
         .or_else(|| {
             seed_period(&acf, fr).map(|seed| Metre {
                 period: fold_into_range(seed, fr),
@@ -303,7 +306,7 @@ fn hierarchy(acf: &[f64], bar: f64, fr: f64) -> Vec<Level> {
 /// Chooses the felt beat from the hierarchy: the fastest level in the tempo range whose pulses
 /// are not clearly accented in groups (a grouping with a strong accent means the group is the
 /// felt pulse); a tempo prior asks more accent of groupings that would be slow.
-fn choose_beat(env: &[f64], levels: &[Level], fr: f64) -> Option<Metre> {
+fn choose_beat(env: &[f64], acf: &[f64], levels: &[Level], fr: f64) -> Option<Metre> {
     let bpm = |p: f64| 60.0 * fr / p;
     let in_range: Vec<usize> = (0..levels.len())
         .filter(|&i| (MIN_BPM..=MAX_BPM).contains(&bpm(levels[i].period)))
@@ -326,15 +329,26 @@ fn choose_beat(env: &[f64], levels: &[Level], fr: f64) -> Option<Metre> {
     }
     let beat = levels[chosen];
     let sub = levels.get(chosen + 1).map_or(2, |l| l.group);
-    let signature = match (beat.group, sub) {
-        (3, _) => "3/4",
-        (_, 3) if bpm(beat.period) < 100.0 => "6/8",
-        _ => "4/4",
-    };
+    let signature = time_signature(acf, beat.period, sub, bpm(beat.period));
     Some(Metre {
         period: beat.period,
         signature,
     })
+}
+
+/// The metre from how the beat recurs: three beats to the bar when the pattern repeats after
+/// three beats more than after two or four; a slow beat divided in three is compound duple (6/8).
+fn time_signature(acf: &[f64], beat: f64, subdivision: usize, bpm: f64) -> &'static str {
+    let a2 = acf_peak_near(acf, 2.0 * beat);
+    let a3 = acf_peak_near(acf, 3.0 * beat);
+    let a4 = acf_peak_near(acf, 4.0 * beat);
+    if a3 > a2 && a3 > a4 {
+        "3/4"
+    } else if subdivision == 3 && bpm < COMPOUND_MAX_BPM {
+        "6/8"
+    } else {
+        "4/4"
+    }
 }
 
 /// Halves or doubles a period until its tempo lies in the reported range.

@@ -4,6 +4,8 @@
 
 use realfft::RealFftPlanner;
 
+/// Below this rate (Hz) there is no spectrum worth analysing; decoded audio starts at 8 kHz.
+const MIN_ANALYSIS_RATE_HZ: f64 = 4_000.0;
 /// Target analysis rate in Hz; the actual rate is the native rate divided by an integer.
 const ANALYSIS_RATE_HZ: f64 = 11_025.0;
 /// Hop between analysis frames in seconds (about 11.6 ms, 128 samples at 11025 Hz).
@@ -53,6 +55,13 @@ impl Features {
     pub fn compute(mono: &[f32], sample_rate: u32) -> Features {
         let sr = f64::from(sample_rate.max(1));
         let duration_sec = mono.len() as f64 / sr;
+        // A corrupt stream can carry NaN or infinite samples; they would poison every sum.
+        let cleaned: Option<Vec<f32>> = mono.iter().any(|x| !x.is_finite()).then(|| {
+            mono.iter()
+                .map(|&x| if x.is_finite() { x } else { 0.0 })
+                .collect()
+        });
+        let mono = cleaned.as_deref().unwrap_or(mono);
         let peak = mono.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
         let factor = ((sr / ANALYSIS_RATE_HZ).round() as usize).max(1);
         let analysis_rate = sr / factor as f64;
@@ -72,7 +81,7 @@ impl Features {
             tuning_semitones: 0.0,
             peak,
         };
-        if peak < SILENCE_PEAK || mono.is_empty() {
+        if peak < SILENCE_PEAK || analysis_rate < MIN_ANALYSIS_RATE_HZ {
             return out;
         }
         let signal = decimate(mono, factor);
@@ -223,7 +232,9 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
             peak_offsets.push(peaks.len());
             let rms = (frame.iter().map(|v| v * v).sum::<f32>() / fft_len as f32).sqrt();
             frame_rms.push(rms);
-            collect_peaks(&mags, chroma_lo, chroma_hi, bin_hz, &mut peaks);
+            if chroma_lo + 2 < chroma_hi {
+                collect_peaks(&mags, chroma_lo, chroma_hi, bin_hz, &mut peaks);
+            }
         }
     }
     peak_offsets.push(peaks.len());
@@ -416,6 +427,20 @@ mod tests {
         let f = Features::compute(&[], 44_100);
         assert!(f.is_silent());
         assert_eq!(f.duration_sec, 0.0);
+    }
+
+    #[test]
+    fn non_finite_samples_and_odd_rates_do_not_panic() {
+        let mut x = synth::click_track(120.0, 6.0, 44_100);
+        x[1000] = f32::NAN;
+        x[2000] = f32::INFINITY;
+        let f = Features::compute(&x, 44_100);
+        assert!(f.onset.iter().all(|v| v.is_finite()));
+        assert!(f.chroma.iter().flatten().all(|v| v.is_finite()));
+        for rate in [0u32, 1, 1_000] {
+            let f = Features::compute(&x, rate);
+            assert!(f.onset.is_empty() && f.chroma.is_empty());
+        }
     }
 
     #[test]

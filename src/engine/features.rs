@@ -15,6 +15,10 @@ const CHROMA_EVERY: usize = 4;
 /// Lowest and highest frequency (Hz) of spectral peaks used for pitch classes.
 const CHROMA_MIN_HZ: f64 = 50.0;
 const CHROMA_MAX_HZ: f64 = 2_600.0;
+/// Where in its window a frame's flux sees an onset, as a share of the window length: a new
+/// sound enters at the window's end, and the log energy rises fastest while it is still in the
+/// trailing part of the Hann window (measured on clicks: 0.78).
+const ONSET_WINDOW_POSITION: f64 = 0.78;
 /// Lowest frequency (Hz) of the onset filterbank.
 const ONSET_MIN_HZ: f64 = 30.0;
 /// Onset filterbank bands per octave.
@@ -33,7 +37,7 @@ pub struct Features {
     pub analysis_rate: f64,
     /// Onset-envelope frames per second.
     pub frame_rate: f64,
-    /// Time (seconds) of the centre of frame 0: frame `t` is centred at `t / frame_rate` plus this.
+    /// Time (seconds) at which frame 0 registers an onset: frame `t` is `t / frame_rate` later.
     pub frame_offset_sec: f64,
     /// Spectral flux of the log-compressed filterbank, one value per frame.
     pub onset: Vec<f32>,
@@ -89,7 +93,7 @@ impl Features {
         if signal.len() < fft_len {
             return out;
         }
-        out.frame_offset_sec = fft_len as f64 / 2.0 / analysis_rate;
+        out.frame_offset_sec = ONSET_WINDOW_POSITION * fft_len as f64 / analysis_rate;
         stft_features(&signal, fft_len, hop, &mut out);
         out
     }

@@ -517,7 +517,7 @@ mod tests {
         for &t in &report.beats {
             let phase = (t / 0.6).fract();
             let off = phase.min(1.0 - phase) * 0.6;
-            assert!(off < 0.05, "beat at {t} is {off} s from a click");
+            assert!(off < 0.02, "beat at {t} is {off} s from a click");
         }
     }
 

@@ -4,3 +4,4 @@
 pub mod features;
 pub mod key;
 pub mod tempo;
+mod tempo_metre;

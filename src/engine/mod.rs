@@ -11,6 +11,7 @@ mod mp4edit;
 pub mod opus;
 pub mod report;
 pub mod tempo;
+mod tempo_metre;
 pub mod truepeak;
 
 use std::path::Path;

@@ -167,8 +167,10 @@ pub struct StreamInfo {
     pub sample_rate: u32,
     pub channels: usize,
     pub bit_depth: Option<u32>,
-    /// Frames the header declares, when it declares any.
+    /// Frames the header declares, when it declares an exact number.
     pub declared_frames: Option<u64>,
+    /// The declared length or the demuxer's estimate of it, for progress reports only.
+    pub estimated_frames: Option<u64>,
 }
 
 enum Codec {
@@ -294,7 +296,15 @@ impl Source {
         };
         let params = params.clone();
         let track_id = track.id;
-        let declared_frames = track.num_frames;
+        // symphonia estimates an MP3's (or ADTS AAC's) length from its first frames unless a
+        // Xing/LAME tag states it; an estimate can be far off for VBR, so it only drives progress.
+        let exact_length = match format.as_str() {
+            "mp3" => track.delay.is_some(),
+            "aac" => false,
+            _ => true,
+        };
+        let estimated_frames = track.num_frames;
+        let declared_frames = track.num_frames.filter(|_| exact_length);
 
         let channel_count = params.channels.as_ref().map_or(0, Channels::count);
         let sample_rate = params.sample_rate.unwrap_or(0);
@@ -394,6 +404,7 @@ impl Source {
                     channels: channel_count,
                     bit_depth,
                     declared_frames,
+                    estimated_frames,
                 },
                 roles,
                 weights,
@@ -582,6 +593,8 @@ impl Sink {
                     self.keep = self.keep.map(|k| rescale(k, old, rate));
                     self.info.declared_frames =
                         self.info.declared_frames.map(|d| rescale(d, old, rate));
+                    self.info.estimated_frames =
+                        self.info.estimated_frames.map(|d| rescale(d, old, rate));
                     self.max_frames = (self.max_sec * f64::from(rate)).ceil() as u64;
                     self.info.sample_rate = rate;
                 }

@@ -122,13 +122,13 @@ pub fn decode_and_measure(
     // The first chunk fixes the real layout and rate, which the meter needs.
     let mut more = source.fill(&mut current, chunk_frames(&source))?;
     let mut meter = LoudnessMeter::new(source.roles(), source.info().sample_rate);
-    let declared = source.info().declared_frames;
+    let expected = source.info().estimated_frames;
     while more {
         let target = chunk_frames(&source);
         let (filled, ()) = rayon::join(|| source.fill(&mut next, target), || meter.push(&current));
         more = filled?;
         std::mem::swap(&mut current, &mut next);
-        if let Some(total) = declared.filter(|t| *t > 0) {
+        if let Some(total) = expected.filter(|t| *t > 0) {
             let done = (source.frames() as f64 / total as f64).min(1.0) as f32;
             progress(Stage::Decode, done * DECODE_SHARE);
         }

@@ -399,3 +399,14 @@ fn sniff_tells_audio_from_other_bytes() {
     assert_eq!(engine::sniff(&m4a[..16]), Some("mp4"));
     assert_eq!(engine::sniff(b"%PDF-1.7 trailer"), None);
 }
+
+/// An MP3 without a Xing/LAME tag has no stated length; symphonia estimates one from its first
+/// frames, and a quiet VBR intro makes that estimate four times too long. The estimate was once
+/// taken as the header's word and the file was refused as truncated.
+#[test]
+fn vbr_mp3_without_a_length_tag_is_not_called_truncated() {
+    let (ok, lines) = jsonl(&[fixture("mp3_vbr_no_xing_quiet_intro.mp3")], &[]);
+    assert!(ok, "{lines:?}");
+    let d = lines[0]["result"]["file_meta"]["duration_sec"].as_f64();
+    close(d, 6.0, 0.1, "duration");
+}

@@ -352,7 +352,11 @@ impl Source {
             codec_name.as_str(),
             "mp1" | "mp2" | "mp3" | "aac" | "vorbis" | "opus"
         );
-        let bit_depth = if lossy { None } else { bits_per_sample };
+        let bit_depth = if lossy {
+            None
+        } else {
+            bits_per_sample.or_else(|| pcm_bits(&codec_name))
+        };
 
         let rate = f64::from(sample_rate);
         if let Some(frames) = declared_frames {
@@ -634,6 +638,13 @@ impl Sink {
     }
 }
 
+/// Bits per sample from a PCM codec name ("pcm_f32le" -> 32), for readers that leave it unset.
+fn pcm_bits(codec: &str) -> Option<u32> {
+    let rest = codec.strip_prefix("pcm_")?.get(1..)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// A frame count at rate `from` expressed at rate `to`.
 fn rescale(frames: u64, from: u32, to: u32) -> u64 {
     (u128::from(frames) * u128::from(to) / u128::from(from.max(1))) as u64
@@ -668,6 +679,15 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pcm_codec_names_give_their_bit_depth() {
+        assert_eq!(pcm_bits("pcm_f32le"), Some(32));
+        assert_eq!(pcm_bits("pcm_f64be"), Some(64));
+        assert_eq!(pcm_bits("pcm_u8"), Some(8));
+        assert_eq!(pcm_bits("pcm_mulaw"), None);
+        assert_eq!(pcm_bits("flac"), None);
+    }
 
     #[test]
     fn sniff_recognises_containers() {

@@ -426,3 +426,28 @@ fn streamed_wav_with_unknown_sizes_decodes() {
     let r = report_of(&path);
     close(Some(r.file_meta.duration_sec), 3.0, 0.001, "duration");
 }
+
+#[test]
+fn wav_in_every_sample_format_decodes_to_the_same_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Audio::copies(16_000, audio::sine(16_000, 500.0, -12.0, 2.0), 2);
+    let cases = [
+        (Encoding::Pcm8, 8, 0.2),
+        (Encoding::Pcm16, 16, 0.05),
+        (Encoding::Pcm24, 24, 0.05),
+        (Encoding::Pcm32, 32, 0.05),
+        (Encoding::Float32, 32, 0.05),
+    ];
+    for (i, (enc, bits, tol)) in cases.into_iter().enumerate() {
+        let path = a.write_wav(dir.path(), &format!("f{i}.wav"), enc);
+        let r = report_of(&path);
+        assert_eq!(r.file_meta.bit_depth, Some(bits), "{enc:?}");
+        close(
+            r.loudness.sample_peak_dbfs,
+            -12.0,
+            tol,
+            &format!("{enc:?} sample peak"),
+        );
+        close(Some(r.file_meta.duration_sec), 2.0, 0.001, "duration");
+    }
+}

@@ -2,6 +2,7 @@
 //! database, no server: `tonearm analyze` and the job workers call the same function.
 //! `analyze_file` is the one entry point; it never panics outward and reports progress by stage.
 
+pub mod channels;
 pub mod decode;
 mod error;
 pub mod features;
@@ -10,6 +11,7 @@ pub mod loudness;
 mod mp4edit;
 pub mod opus;
 pub mod report;
+mod sniff;
 pub mod tempo;
 pub mod truepeak;
 
@@ -65,7 +67,7 @@ impl Stage {
 
 /// The container of a file from its first bytes (16 are enough); `None` when it is not audio.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
-    decode::sniff(head)
+    sniff::sniff(head)
 }
 
 /// Analyse one file. `display_name` replaces the file name in the report. `progress` receives

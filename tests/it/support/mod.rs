@@ -1,3 +1,3 @@
-//! Shared helpers for the integration tests: synthesised audio and a temporary directory.
+//! Support code shared by the integration tests: synthesised audio with known answers.
 
 pub mod audio;

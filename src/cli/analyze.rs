@@ -1,6 +1,6 @@
 //! `tonearm analyze FILE…`: the engine without a server. Analyses files on a rayon pool, prints
 //! results in the order given (human summary, `--json` or `--jsonl`) and a progress bar on a
-//! terminal. Exit 0 when every file succeeded, 1 when any failed.
+//! terminal. Exit 0 when every file succeeded, 1 when any failed, 2 for a bad command line.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -51,6 +51,10 @@ struct ErrBody<'a> {
 }
 
 pub fn run(args: AnalyzeArgs) -> ExitCode {
+    if !args.max_duration.is_finite() || args.max_duration <= 0.0 {
+        eprintln!("tonearm: --max-duration must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = args.threads {
         builder = builder.num_threads(usize::from(n));

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
+use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
@@ -16,9 +16,11 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
+use super::channels::{ChannelRole, downmix_weights, roles_for, roles_for_count};
 use super::error::Error;
 use super::mp4edit;
 use super::opus::OpusStream;
+use super::sniff::sniff;
 
 /// Below this the file is refused: not even one 100 ms loudness block fits.
 pub const MIN_DURATION_SEC: f64 = 0.1;
@@ -30,135 +32,6 @@ const MAX_CHANNELS: usize = 64;
 /// carry a few damaged frames).
 const MAX_BAD_PACKETS: u32 = 64;
 
-/// What a channel is, as far as the loudness weights and the down-mix care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelRole {
-    Mono,
-    Left,
-    Right,
-    Center,
-    Lfe,
-    /// Surround at about ±110°: BS.1770 weight 1.41.
-    SurroundLeft,
-    SurroundRight,
-    /// Rear channels of a layout that also has side channels (7.1): weight 1.0.
-    BackLeft,
-    BackRight,
-    Other,
-}
-
-impl ChannelRole {
-    /// The BS.1770 weighting ebur128 applies for this role; the LFE is left out of loudness.
-    pub fn ebu_channel(self) -> ebur128::Channel {
-        match self {
-            ChannelRole::Lfe => ebur128::Channel::Unused,
-            ChannelRole::Right => ebur128::Channel::Right,
-            ChannelRole::Center => ebur128::Channel::Center,
-            ChannelRole::SurroundLeft => ebur128::Channel::LeftSurround,
-            ChannelRole::SurroundRight => ebur128::Channel::RightSurround,
-            ChannelRole::Mono
-            | ChannelRole::Left
-            | ChannelRole::BackLeft
-            | ChannelRole::BackRight
-            | ChannelRole::Other => ebur128::Channel::Left,
-        }
-    }
-}
-
-/// Roles for a symphonia channel set, in plane order.
-pub fn roles_for(channels: &Channels) -> Vec<ChannelRole> {
-    match channels {
-        Channels::Positioned(pos) => {
-            let has_sides = pos.intersects(Position::SIDE_LEFT | Position::SIDE_RIGHT);
-            let count = pos.bits().count_ones() as usize;
-            if count == 1 {
-                return vec![ChannelRole::Mono];
-            }
-            let mut roles = Vec::with_capacity(count);
-            for bit in 0..32 {
-                let Some(p) = Position::from_bits(1 << bit) else {
-                    continue;
-                };
-                if !pos.contains(p) || p.is_empty() {
-                    continue;
-                }
-                roles.push(role_of_position(p, has_sides));
-            }
-            roles
-        }
-        Channels::Discrete(n) => roles_for_count(usize::from(*n)),
-        other => vec![ChannelRole::Other; other.count()],
-    }
-}
-
-fn role_of_position(p: Position, has_sides: bool) -> ChannelRole {
-    if p == Position::FRONT_LEFT {
-        ChannelRole::Left
-    } else if p == Position::FRONT_RIGHT {
-        ChannelRole::Right
-    } else if p == Position::FRONT_CENTER {
-        ChannelRole::Center
-    } else if p == Position::LFE1 || p == Position::LFE2 {
-        ChannelRole::Lfe
-    } else if p == Position::SIDE_LEFT {
-        ChannelRole::SurroundLeft
-    } else if p == Position::SIDE_RIGHT {
-        ChannelRole::SurroundRight
-    } else if p == Position::REAR_LEFT {
-        if has_sides {
-            ChannelRole::BackLeft
-        } else {
-            ChannelRole::SurroundLeft
-        }
-    } else if p == Position::REAR_RIGHT {
-        if has_sides {
-            ChannelRole::BackRight
-        } else {
-            ChannelRole::SurroundRight
-        }
-    } else {
-        ChannelRole::Other
-    }
-}
-
-/// The usual layouts of a bare channel count (WAV without a channel mask, SMPTE order).
-pub fn roles_for_count(n: usize) -> Vec<ChannelRole> {
-    use ChannelRole::*;
-    match n {
-        1 => vec![Mono],
-        2 => vec![Left, Right],
-        3 => vec![Left, Right, Center],
-        5 => vec![Left, Right, Center, SurroundLeft, SurroundRight],
-        6 => vec![Left, Right, Center, Lfe, SurroundLeft, SurroundRight],
-        _ => vec![Other; n],
-    }
-}
-
-/// ITU-R BS.775 down-mix to mono: fold to Lo/Ro (centre and surrounds at -3 dB, LFE dropped),
-/// then average. Layouts with channels BS.775 does not place get an equal-weight average.
-pub fn downmix_weights(roles: &[ChannelRole]) -> Vec<f32> {
-    use ChannelRole::*;
-    const MINUS_3DB: f32 = std::f32::consts::FRAC_1_SQRT_2;
-    if roles.contains(&Other) {
-        let audible = roles.iter().filter(|r| **r != Lfe).count().max(1) as f32;
-        return roles
-            .iter()
-            .map(|r| if *r == Lfe { 0.0 } else { 1.0 / audible })
-            .collect();
-    }
-    roles
-        .iter()
-        .map(|r| match r {
-            Mono => 1.0,
-            Left | Right => 0.5,
-            Center => MINUS_3DB,
-            Lfe => 0.0,
-            SurroundLeft | SurroundRight | BackLeft | BackRight => 0.5 * MINUS_3DB,
-            Other => 0.0,
-        })
-        .collect()
-}
-
 /// What the container and codec say about the stream.
 #[derive(Debug, Clone)]
 pub struct StreamInfo {
@@ -167,8 +40,10 @@ pub struct StreamInfo {
     pub sample_rate: u32,
     pub channels: usize,
     pub bit_depth: Option<u32>,
-    /// Frames the header declares, when it declares any.
+    /// Frames the header declares, when it declares an exact number.
     pub declared_frames: Option<u64>,
+    /// The declared length or the demuxer's estimate of it, for progress reports only.
+    pub estimated_frames: Option<u64>,
 }
 
 enum Codec {
@@ -186,8 +61,6 @@ pub struct Source {
     sink: Sink,
     good_packets: u32,
     bad_packets: u32,
-    /// The stream ended in the middle of a packet or page.
-    ended_early: bool,
 }
 
 /// Where decoded audio goes: the chunk for the loudness meter and the mono mix. Separate from the
@@ -205,43 +78,6 @@ struct Sink {
     skip: u64,
     /// Frames still to keep before the rest is padding, when an edit list says so.
     keep: Option<u64>,
-}
-
-/// The container name from the first bytes of a file, or `None` when it is not audio we know.
-pub fn sniff(head: &[u8]) -> Option<&'static str> {
-    let at = |i: usize, m: &[u8]| head.get(i..i + m.len()) == Some(m);
-    if at(0, b"RIFF") && (at(8, b"WAVE") || head.len() < 12) {
-        return Some("wav");
-    }
-    if at(0, b"RF64") || at(0, b"BW64") {
-        return Some("wav");
-    }
-    if at(0, b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
-        return Some("aiff");
-    }
-    if at(0, b"fLaC") {
-        return Some("flac");
-    }
-    if at(0, b"OggS") {
-        return Some("ogg");
-    }
-    if at(4, b"ftyp") {
-        return Some("mp4");
-    }
-    if at(0, b"caff") {
-        return Some("caf");
-    }
-    if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
-        return Some("mkv");
-    }
-    if at(0, b"ID3") {
-        return Some("mp3");
-    }
-    match head {
-        [0xFF, b, ..] if b & 0xF6 == 0xF0 => Some("aac"),
-        [0xFF, b, ..] if b & 0xE0 == 0xE0 && b & 0x06 != 0 && b & 0x18 != 0x08 => Some("mp3"),
-        _ => None,
-    }
 }
 
 impl Source {
@@ -294,7 +130,15 @@ impl Source {
         };
         let params = params.clone();
         let track_id = track.id;
-        let declared_frames = track.num_frames;
+        // symphonia estimates an MP3's (or ADTS AAC's) length from its first frames unless a
+        // Xing/LAME tag states it; an estimate can be far off for VBR, so it only drives progress.
+        let exact_length = match format.as_str() {
+            "mp3" => track.delay.is_some(),
+            "aac" => false,
+            _ => true,
+        };
+        let estimated_frames = track.num_frames;
+        let declared_frames = track.num_frames.filter(|_| exact_length);
 
         let channel_count = params.channels.as_ref().map_or(0, Channels::count);
         let sample_rate = params.sample_rate.unwrap_or(0);
@@ -344,7 +188,11 @@ impl Source {
             codec_name.as_str(),
             "mp1" | "mp2" | "mp3" | "aac" | "vorbis" | "opus"
         );
-        let bit_depth = if lossy { None } else { bits_per_sample };
+        let bit_depth = if lossy {
+            None
+        } else {
+            bits_per_sample.or_else(|| pcm_bits(&codec_name))
+        };
 
         let rate = f64::from(sample_rate);
         if let Some(frames) = declared_frames {
@@ -394,6 +242,7 @@ impl Source {
                     channels: channel_count,
                     bit_depth,
                     declared_frames,
+                    estimated_frames,
                 },
                 roles,
                 weights,
@@ -407,7 +256,6 @@ impl Source {
             },
             good_packets: 0,
             bad_packets: 0,
-            ended_early: false,
         })
     }
 
@@ -435,8 +283,9 @@ impl Source {
             let packet = match self.reader.next_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) | Err(SymError::ResetRequired) => return Ok(false),
+                // Streams written without a length (a piped WAV) end mid-block; a length that was
+                // declared is checked in `finish`.
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    self.ended_early = true;
                     return Ok(false);
                 }
                 Err(e) => {
@@ -529,12 +378,6 @@ impl Source {
                 declared as f64 / rate
             )));
         }
-        if self.ended_early && info.declared_frames.is_none() {
-            return Err(Error::CorruptAudio(format!(
-                "the file ends in the middle of a frame after {:.2} s",
-                got / rate
-            )));
-        }
         if got / rate < MIN_DURATION_SEC {
             return Err(Error::TooShort {
                 duration_sec: got / rate,
@@ -582,6 +425,8 @@ impl Sink {
                     self.keep = self.keep.map(|k| rescale(k, old, rate));
                     self.info.declared_frames =
                         self.info.declared_frames.map(|d| rescale(d, old, rate));
+                    self.info.estimated_frames =
+                        self.info.estimated_frames.map(|d| rescale(d, old, rate));
                     self.max_frames = (self.max_sec * f64::from(rate)).ceil() as u64;
                     self.info.sample_rate = rate;
                 }
@@ -629,6 +474,13 @@ impl Sink {
     }
 }
 
+/// Bits per sample from a PCM codec name ("pcm_f32le" -> 32), for readers that leave it unset.
+fn pcm_bits(codec: &str) -> Option<u32> {
+    let rest = codec.strip_prefix("pcm_")?.get(1..)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// A frame count at rate `from` expressed at rate `to`.
 fn rescale(frames: u64, from: u32, to: u32) -> u64 {
     (u128::from(frames) * u128::from(to) / u128::from(from.max(1))) as u64
@@ -665,49 +517,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sniff_recognises_containers() {
-        assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), Some("wav"));
-        assert_eq!(sniff(b"FORM\0\0\0\0AIFF"), Some("aiff"));
-        assert_eq!(sniff(b"fLaC\0\0\0\x22"), Some("flac"));
-        assert_eq!(sniff(b"OggS\0\x02"), Some("ogg"));
-        assert_eq!(sniff(b"\0\0\0\x20ftypM4A "), Some("mp4"));
-        assert_eq!(sniff(b"ID3\x04\0"), Some("mp3"));
-        assert_eq!(sniff(&[0xFF, 0xFB, 0x90, 0x64]), Some("mp3"));
-        assert_eq!(sniff(&[0xFF, 0xF1, 0x50, 0x80]), Some("aac"));
-        assert_eq!(sniff(b"hello world, this is text"), None);
-        assert_eq!(sniff(b""), None);
-    }
-
-    #[test]
-    fn five_one_down_mix_follows_bs775_and_drops_lfe() {
-        let w = downmix_weights(&roles_for_count(6));
-        let h = std::f32::consts::FRAC_1_SQRT_2;
-        let expect = [0.5, 0.5, h, 0.0, 0.5 * h, 0.5 * h];
-        for (a, b) in w.iter().zip(expect) {
-            assert!((a - b).abs() < 1e-3, "{w:?}");
-        }
-    }
-
-    #[test]
-    fn lfe_is_not_weighted_into_loudness() {
-        let roles = roles_for_count(6);
-        assert_eq!(roles[3].ebu_channel(), ebur128::Channel::Unused);
-        assert_eq!(roles[4].ebu_channel(), ebur128::Channel::LeftSurround);
-    }
-
-    #[test]
-    fn seven_one_rear_channels_get_unit_weight() {
-        let pos = Position::FRONT_LEFT
-            | Position::FRONT_RIGHT
-            | Position::FRONT_CENTER
-            | Position::LFE1
-            | Position::REAR_LEFT
-            | Position::REAR_RIGHT
-            | Position::SIDE_LEFT
-            | Position::SIDE_RIGHT;
-        let roles = roles_for(&Channels::Positioned(pos));
-        assert_eq!(roles.len(), 8);
-        assert_eq!(roles[4], ChannelRole::BackLeft);
-        assert_eq!(roles[6], ChannelRole::SurroundLeft);
+    fn pcm_codec_names_give_their_bit_depth() {
+        assert_eq!(pcm_bits("pcm_f32le"), Some(32));
+        assert_eq!(pcm_bits("pcm_f64be"), Some(64));
+        assert_eq!(pcm_bits("pcm_u8"), Some(8));
+        assert_eq!(pcm_bits("pcm_mulaw"), None);
+        assert_eq!(pcm_bits("flac"), None);
     }
 }

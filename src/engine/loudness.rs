@@ -5,7 +5,7 @@
 use ebur128::{EbuR128, Mode};
 use serde::{Deserialize, Serialize};
 
-use super::decode::ChannelRole;
+use super::channels::ChannelRole;
 use super::truepeak::TruePeakMeter;
 
 /// Momentary loudness spans 4 blocks of 100 ms, short-term 30 (EBU Tech 3341).
@@ -205,7 +205,7 @@ fn round2(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::decode::roles_for_count;
+    use crate::engine::channels::roles_for_count;
 
     fn sine(rate: u32, dbfs: f64, secs: f64) -> Vec<f32> {
         let a = 10f64.powf(dbfs / 20.0);

@@ -2,6 +2,7 @@
 //! database, no server: `tonearm analyze` and the job workers call the same function.
 //! `analyze_file` is the one entry point; it never panics outward and reports progress by stage.
 
+pub mod channels;
 pub mod decode;
 mod error;
 pub mod features;
@@ -10,6 +11,7 @@ pub mod loudness;
 mod mp4edit;
 pub mod opus;
 pub mod report;
+mod sniff;
 pub mod tempo;
 mod tempo_metre;
 pub mod truepeak;
@@ -66,7 +68,7 @@ impl Stage {
 
 /// The container of a file from its first bytes (16 are enough); `None` when it is not audio.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
-    decode::sniff(head)
+    sniff::sniff(head)
 }
 
 /// Analyse one file. `display_name` replaces the file name in the report. `progress` receives
@@ -123,13 +125,13 @@ pub fn decode_and_measure(
     // The first chunk fixes the real layout and rate, which the meter needs.
     let mut more = source.fill(&mut current, chunk_frames(&source))?;
     let mut meter = LoudnessMeter::new(source.roles(), source.info().sample_rate);
-    let declared = source.info().declared_frames;
+    let expected = source.info().estimated_frames;
     while more {
         let target = chunk_frames(&source);
         let (filled, ()) = rayon::join(|| source.fill(&mut next, target), || meter.push(&current));
         more = filled?;
         std::mem::swap(&mut current, &mut next);
-        if let Some(total) = declared.filter(|t| *t > 0) {
+        if let Some(total) = expected.filter(|t| *t > 0) {
             let done = (source.frames() as f64 / total as f64).min(1.0) as f32;
             progress(Stage::Decode, done * DECODE_SHARE);
         }

@@ -399,3 +399,55 @@ fn sniff_tells_audio_from_other_bytes() {
     assert_eq!(engine::sniff(&m4a[..16]), Some("mp4"));
     assert_eq!(engine::sniff(b"%PDF-1.7 trailer"), None);
 }
+
+/// An MP3 without a Xing/LAME tag has no stated length; symphonia estimates one from its first
+/// frames, and a quiet VBR intro makes that estimate four times too long. The estimate was once
+/// taken as the header's word and the file was refused as truncated.
+#[test]
+fn vbr_mp3_without_a_length_tag_is_not_called_truncated() {
+    let (ok, lines) = jsonl(&[fixture("mp3_vbr_no_xing_quiet_intro.mp3")], &[]);
+    assert!(ok, "{lines:?}");
+    let d = lines[0]["result"]["file_meta"]["duration_sec"].as_f64();
+    close(d, 6.0, 0.1, "duration");
+}
+
+/// A WAV written to a pipe cannot go back to fill in its sizes and leaves 0xFFFFFFFF ("unknown")
+/// there; its stream then ends mid-block. Such a file was once refused as corrupt.
+#[test]
+fn streamed_wav_with_unknown_sizes_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Audio::copies(44_100, audio::sine(44_100, 440.0, -12.0, 3.0), 2);
+    let mut bytes = a.wav_bytes(Encoding::Pcm16, None);
+    bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    bytes[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+    bytes.pop();
+    let path = dir.path().join("piped.wav");
+    std::fs::write(&path, bytes).unwrap();
+    let r = report_of(&path);
+    close(Some(r.file_meta.duration_sec), 3.0, 0.001, "duration");
+}
+
+#[test]
+fn wav_in_every_sample_format_decodes_to_the_same_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Audio::copies(16_000, audio::sine(16_000, 500.0, -12.0, 2.0), 2);
+    let cases = [
+        (Encoding::Pcm8, 8, 0.2),
+        (Encoding::Pcm16, 16, 0.05),
+        (Encoding::Pcm24, 24, 0.05),
+        (Encoding::Pcm32, 32, 0.05),
+        (Encoding::Float32, 32, 0.05),
+    ];
+    for (i, (enc, bits, tol)) in cases.into_iter().enumerate() {
+        let path = a.write_wav(dir.path(), &format!("f{i}.wav"), enc);
+        let r = report_of(&path);
+        assert_eq!(r.file_meta.bit_depth, Some(bits), "{enc:?}");
+        close(
+            r.loudness.sample_peak_dbfs,
+            -12.0,
+            tol,
+            &format!("{enc:?} sample peak"),
+        );
+        close(Some(r.file_meta.duration_sec), 2.0, 0.001, "duration");
+    }
+}

@@ -14,8 +14,11 @@ pub struct Audio {
 /// Sample encoding of a written WAV.
 #[derive(Debug, Clone, Copy)]
 pub enum Encoding {
+    /// Unsigned 8-bit, as WAV stores it.
+    Pcm8,
     Pcm16,
     Pcm24,
+    Pcm32,
     Float32,
 }
 
@@ -111,9 +114,10 @@ impl Audio {
     pub fn wav_bytes(&self, enc: Encoding, channel_mask: Option<u32>) -> Vec<u8> {
         let ch = self.channels.len() as u16;
         let bits: u16 = match enc {
+            Encoding::Pcm8 => 8,
             Encoding::Pcm16 => 16,
             Encoding::Pcm24 => 24,
-            Encoding::Float32 => 32,
+            Encoding::Pcm32 | Encoding::Float32 => 32,
         };
         let block = ch * bits / 8;
         let data_len = self.frames() as u32 * u32::from(block);
@@ -161,6 +165,10 @@ impl Audio {
             for c in &self.channels {
                 let x = f64::from(c[i]).clamp(-1.0, 1.0);
                 match enc {
+                    Encoding::Pcm8 => b.push(((x * 127.0).round() as i16 + 128) as u8),
+                    Encoding::Pcm32 => {
+                        b.extend(((x * 2_147_483_647.0).round() as i32).to_le_bytes())
+                    }
                     Encoding::Pcm16 => b.extend(((x * 32767.0).round() as i16).to_le_bytes()),
                     Encoding::Pcm24 => {
                         let v = (x * 8_388_607.0).round() as i32;

@@ -10,8 +10,8 @@ use super::tempo_metre::{Metre, bar_period, choose_beat, fold_into_range, hierar
 /// Shortest audio (seconds) from which a tempo is reported: a few bars at slow tempi.
 const MIN_TEMPO_SEC: f64 = 5.0;
 /// Onset level (99th percentile of the flux, in summed log-magnitude steps) below which nothing
-/// starts often enough to carry a beat; music measures 5 or more, a steady tone about 0.
-const MIN_ONSET_LEVEL: f32 = 0.5;
+/// starts often enough to carry a beat; music measures 5 or more, a steady sine about 0.5.
+const MIN_ONSET_LEVEL: f32 = 1.5;
 /// Range of reported tempi (BPM).
 pub(super) const MIN_BPM: f64 = 40.0;
 pub(super) const MAX_BPM: f64 = 220.0;
@@ -292,6 +292,17 @@ mod tests {
             let off = phase.min(1.0 - phase) * 0.6;
             assert!(off < 0.02, "beat at {t} is {off} s from a click");
         }
+    }
+
+    #[test]
+    fn tempo_does_not_depend_on_level() {
+        let loud = synth::click_track(132.0, 12.0, 44_100);
+        let quiet: Vec<f32> = loud.iter().map(|v| v * 0.01).collect();
+        let a = bpm_of(&loud, 44_100);
+        let b = bpm_of(&quiet, 44_100);
+        assert!(a.bpm.is_some_and(|x| (x - 132.0).abs() <= 1.0), "{a:?}");
+        assert_eq!(a.bpm, b.bpm);
+        assert_eq!(a.beats, b.beats);
     }
 
     #[test]

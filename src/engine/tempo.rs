@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::features::Features;
 use super::tempo_metre::{Metre, bar_period, choose_beat, fold_into_range, hierarchy};
 
-/// Shortest audio (seconds) from which a tempo is reported: a few bars at slow tempi.
+/// Shortest audio (seconds) from which a tempo is reported: two bars of 4/4 at 96 BPM.
 const MIN_TEMPO_SEC: f64 = 5.0;
 /// Onset level (99th percentile of the flux, in summed log-magnitude steps) below which nothing
 /// starts often enough to carry a beat; music measures 5 or more, a steady sine about 0.5.
@@ -45,6 +45,8 @@ impl TempoReport {
     }
 }
 
+/// Tempo (the felt beat), beat times and metre. Silence, audio under 5 s, a sound without
+/// onsets or without a periodicity in 40-220 BPM give `None` values and a `reason`.
 pub fn analyze(features: &Features) -> TempoReport {
     if features.is_silent() {
         return TempoReport::unmeasured("silence: no signal above -80 dBFS");
@@ -97,9 +99,12 @@ pub fn analyze(features: &Features) -> TempoReport {
 /// The 99th percentile of the onset envelope: high when notes or hits start, near zero for a
 /// steady tone or a drone.
 fn onset_level(onset: &[f32]) -> f32 {
-    let mut sorted = onset.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    sorted.get(sorted.len() * 99 / 100).copied().unwrap_or(0.0)
+    if onset.is_empty() {
+        return 0.0;
+    }
+    let mut values = onset.to_vec();
+    let rank = values.len() * 99 / 100;
+    *values.select_nth_unstable_by(rank, f32::total_cmp).1
 }
 
 /// Onset envelope with the low band counted twice: kick drum and bass notes carry the beat.

@@ -110,6 +110,8 @@ impl Key {
     }
 }
 
+/// The key of the whole file. Silence, audio under 2 s or no pitched content give `None` values
+/// and a `reason`.
 pub fn analyze(features: &Features) -> KeyReport {
     if features.is_silent() {
         return KeyReport::unmeasured("silence: no signal above -80 dBFS");

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::features::Features;
 use super::tempo_metre::{Metre, bar_period, choose_beat, fold_into_range, hierarchy};
 
-/// Shortest audio (seconds) from which a tempo is reported: a few bars at slow tempi.
+/// Shortest audio (seconds) from which a tempo is reported: two bars of 4/4 at 96 BPM.
 const MIN_TEMPO_SEC: f64 = 5.0;
 /// Onset level (99th percentile of the flux, in summed log-magnitude steps) below which nothing
-/// starts often enough to carry a beat; music measures 5 or more, a steady tone about 0.
-const MIN_ONSET_LEVEL: f32 = 0.5;
+/// starts often enough to carry a beat; music measures 5 or more, a steady sine about 0.5.
+const MIN_ONSET_LEVEL: f32 = 1.5;
 /// Range of reported tempi (BPM).
 pub(super) const MIN_BPM: f64 = 40.0;
 pub(super) const MAX_BPM: f64 = 220.0;
@@ -45,6 +45,8 @@ impl TempoReport {
     }
 }
 
+/// Tempo (the felt beat), beat times and metre. Silence, audio under 5 s, a sound without
+/// onsets or without a periodicity in 40-220 BPM give `None` values and a `reason`.
 pub fn analyze(features: &Features) -> TempoReport {
     if features.is_silent() {
         return TempoReport::unmeasured("silence: no signal above -80 dBFS");
@@ -97,9 +99,12 @@ pub fn analyze(features: &Features) -> TempoReport {
 /// The 99th percentile of the onset envelope: high when notes or hits start, near zero for a
 /// steady tone or a drone.
 fn onset_level(onset: &[f32]) -> f32 {
-    let mut sorted = onset.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    sorted.get(sorted.len() * 99 / 100).copied().unwrap_or(0.0)
+    if onset.is_empty() {
+        return 0.0;
+    }
+    let mut values = onset.to_vec();
+    let rank = values.len() * 99 / 100;
+    *values.select_nth_unstable_by(rank, f32::total_cmp).1
 }
 
 /// Onset envelope with the low band counted twice: kick drum and bass notes carry the beat.
@@ -292,6 +297,17 @@ mod tests {
             let off = phase.min(1.0 - phase) * 0.6;
             assert!(off < 0.02, "beat at {t} is {off} s from a click");
         }
+    }
+
+    #[test]
+    fn tempo_does_not_depend_on_level() {
+        let loud = synth::click_track(132.0, 12.0, 44_100);
+        let quiet: Vec<f32> = loud.iter().map(|v| v * 0.01).collect();
+        let a = bpm_of(&loud, 44_100);
+        let b = bpm_of(&quiet, 44_100);
+        assert!(a.bpm.is_some_and(|x| (x - 132.0).abs() <= 1.0), "{a:?}");
+        assert_eq!(a.bpm, b.bpm);
+        assert_eq!(a.beats, b.beats);
     }
 
     #[test]

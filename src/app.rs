@@ -13,6 +13,7 @@ use crate::auth::Credentials;
 use crate::config::{Config, Source};
 use crate::http::listener;
 use crate::ids::now_ms;
+use crate::jobs::Jobs;
 use crate::policy::Policy;
 use crate::policy::month::month_index;
 use crate::store::Store;
@@ -32,6 +33,8 @@ pub enum Error {
     Signal(std::io::Error),
     #[error("start-up task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Jobs(#[from] crate::jobs::Error),
 }
 
 pub struct Server;
@@ -68,12 +71,30 @@ impl Server {
             source: e,
         })?;
         let server_cfg = config.server.clone();
+        let jobs = Jobs::new(store.clone(), &config.storage.data_dir, &config)?;
+        let keep_results = config.storage.keep_results;
         let state = Arc::new(State {
             config,
             store,
             credentials,
             policy,
+            jobs: jobs.clone(),
         });
+        let resumed = {
+            let jobs = jobs.clone();
+            tokio::task::spawn_blocking(move || jobs.recover())
+                .await
+                .map_err(|e| Error::Task(e.to_string()))??
+        };
+        if resumed > 0 {
+            tracing::info!(
+                jobs = resumed,
+                "resuming jobs accepted before the last stop"
+            );
+        }
+        if let Err(e) = jobs.sweep(keep_results, true).await {
+            tracing::warn!(error = %e, "retention sweep failed");
+        }
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -88,6 +109,12 @@ impl Server {
             let _ = shutdown_tx.send(true);
         });
         let flusher = tokio::spawn(flush_periodically(state.clone(), shutdown_rx.clone()));
+        jobs.start_workers(shutdown_rx.clone());
+        tokio::spawn(sweep_periodically(
+            jobs.clone(),
+            keep_results,
+            shutdown_rx.clone(),
+        ));
         tokio::spawn(reload_on_sighup(state.clone(), source)?);
 
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -117,6 +144,28 @@ async fn flush_periodically(state: Arc<State>, mut shutdown: watch::Receiver<boo
         tokio::select! {
             _ = last_used.tick() => flush_last_used(&state).await,
             _ = usage.tick() => flush_usage(&state).await,
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// How often retention runs.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+async fn sweep_periodically(
+    jobs: Arc<Jobs>,
+    keep_results: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {
+                match jobs.sweep(keep_results, false).await {
+                    Ok(n) if n > 0 => tracing::info!(jobs = n, "retention: deleted expired jobs"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                }
+            }
             _ = shutdown.changed() => return,
         }
     }

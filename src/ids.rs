@@ -107,6 +107,8 @@ id_type!(/// An API key (the id, never the secret).
     KeyId, "key");
 id_type!(/// A management token (the id, never the secret).
     TokenId, "mt");
+id_type!(/// An analysis job.
+    JobId, "job");
 id_type!(/// An entry of an account's credits ledger.
     LedgerEntryId, "led");
 

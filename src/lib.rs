@@ -20,6 +20,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod policy;
 pub mod store;
 

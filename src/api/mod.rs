@@ -4,6 +4,7 @@
 mod accounts;
 pub mod credits;
 mod health;
+mod jobs;
 mod keys;
 mod me;
 pub mod openapi;
@@ -33,6 +34,7 @@ pub struct State {
     pub store: Store,
     pub credentials: Credentials,
     pub policy: crate::policy::Policy,
+    pub jobs: Arc<crate::jobs::Jobs>,
 }
 
 impl State {
@@ -132,6 +134,11 @@ pub async fn handle(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<B
         Route::TokensList => tokens::list(ctx).await,
         Route::TokensCreate => tokens::create(ctx, body).await,
         Route::TokenRevoke => tokens::revoke(ctx).await,
+        Route::Analyze => jobs::submit(ctx, body).await,
+        Route::JobsList => jobs::list(ctx).await,
+        Route::JobGet => jobs::get(ctx).await,
+        Route::JobStream => jobs::stream(ctx).await,
+        Route::JobDelete => jobs::delete(ctx).await,
         Route::AccountInfo => credits::account(ctx).await,
         Route::AccountLedger => credits::ledger(ctx).await,
         Route::AccountCreditsGrant => credits::grant(ctx, body).await,

@@ -16,6 +16,7 @@ pub use raw::{Quota, RawConfig, RawPlan};
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
+    pub analysis: AnalysisConfig,
     pub log: LogConfig,
     /// Plans by name; always holds `default`.
     pub plans: BTreeMap<String, Plan>,
@@ -46,6 +47,20 @@ pub struct TlsFiles {
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
     pub data_dir: PathBuf,
+    /// Keep uploaded audio after its job ends (default: delete at once).
+    pub keep_uploads: bool,
+    /// Finished jobs and their results are deleted this long after they end.
+    pub keep_results: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnalysisConfig {
+    pub max_upload_bytes: u64,
+    /// Jobs analysed at once, each on the analysis thread pool.
+    pub workers: usize,
+    /// Accepted jobs not yet finished (queued plus running); beyond it submissions get 503.
+    pub max_queued: usize,
+    pub max_duration: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +263,35 @@ impl Config {
                 ),
             ));
         }
+        let keep_results_days = v.range(
+            "storage",
+            "keep_results_days",
+            raw.storage.keep_results_days,
+            1,
+            36_500,
+        )?;
+        let a = &raw.analysis;
+        let max_upload_mb =
+            v.range("analysis", "max_upload_mb", a.max_upload_mb, 1, 1024 * 1024)?;
+        let workers = match v.range("analysis", "workers", a.workers, 0, 1024)? {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
+        let max_queued = v.range("analysis", "max_queued", a.max_queued, 1, 1_000_000)?;
+        let max_duration = v.duration("analysis", "max_duration", &a.max_duration)?;
+        if max_duration < Duration::from_secs(1) || max_duration > Duration::from_secs(24 * 3600) {
+            return Err(v.invalid(
+                "analysis",
+                "max_duration",
+                "must be between 1s and 24h".into(),
+            ));
+        }
+        let analysis = AnalysisConfig {
+            max_upload_bytes: max_upload_mb * 1024 * 1024,
+            workers,
+            max_queued: max_queued as usize,
+            max_duration,
+        };
         let mut trusted_proxies = Vec::new();
         for p in &s.trusted_proxies {
             trusted_proxies.push(parse_net(p).ok_or_else(|| {
@@ -276,7 +320,10 @@ impl Config {
             },
             storage: StorageConfig {
                 data_dir: PathBuf::from(&raw.storage.data_dir),
+                keep_uploads: raw.storage.keep_uploads,
+                keep_results: Duration::from_secs(keep_results_days * 86_400),
             },
+            analysis,
             log: LogConfig {
                 level: raw.log.level.clone(),
                 format,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct RawConfig {
     pub server: RawServer,
     pub storage: RawStorage,
+    pub analysis: RawAnalysis,
     pub log: RawLog,
     pub plans: BTreeMap<String, RawPlan>,
 }
@@ -51,12 +52,37 @@ impl Default for RawServer {
 #[serde(default, deny_unknown_fields)]
 pub struct RawStorage {
     pub data_dir: String,
+    pub keep_uploads: bool,
+    pub keep_results_days: u64,
 }
 
 impl Default for RawStorage {
     fn default() -> Self {
         RawStorage {
             data_dir: "./tonearm-data".into(),
+            keep_uploads: false,
+            keep_results_days: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawAnalysis {
+    pub max_upload_mb: u64,
+    /// 0 = one per CPU core.
+    pub workers: u64,
+    pub max_queued: u64,
+    pub max_duration: String,
+}
+
+impl Default for RawAnalysis {
+    fn default() -> Self {
+        RawAnalysis {
+            max_upload_mb: 1024,
+            workers: 0,
+            max_queued: 100,
+            max_duration: "30m".into(),
         }
     }
 }

@@ -84,6 +84,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
                     HeaderValue::from_static("Bearer realm=\"tonearm\""),
                 );
             }
+            if e.code == ErrorCode::QueueFull {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
             if let (Some(u), ErrorCode::RateLimitExceeded) = (&usage, e.code) {
                 let retry = retry_after_s(u, now_ms());
                 resp.headers_mut()

@@ -36,6 +36,10 @@ pub enum ErrorCode {
     IpNotAllowed,
     RateLimitExceeded,
     InsufficientCredits,
+    MalformedMultipart,
+    MissingFile,
+    NotAudio,
+    QueueFull,
     NotReady,
     Internal,
 }
@@ -48,7 +52,11 @@ impl ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            InvalidJson | InvalidRequest => StatusCode::BAD_REQUEST,
+            InvalidJson | InvalidRequest | MalformedMultipart | MissingFile => {
+                StatusCode::BAD_REQUEST
+            }
+            NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            QueueFull => StatusCode::SERVICE_UNAVAILABLE,
             Conflict | KeyLimitReached => StatusCode::CONFLICT,
             MissingApiKey
             | MissingManagementToken
@@ -99,13 +107,17 @@ impl ErrorCode {
             IpNotAllowed => "ip_not_allowed",
             RateLimitExceeded => "rate_limit_exceeded",
             InsufficientCredits => "insufficient_credits",
+            MalformedMultipart => "malformed_multipart",
+            MissingFile => "missing_file",
+            NotAudio => "not_audio",
+            QueueFull => "queue_full",
             NotReady => "not_ready",
             Internal => "internal",
         }
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 28] = {
+    pub const ALL: [ErrorCode; 32] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -134,6 +146,10 @@ impl ErrorCode {
             IpNotAllowed,
             RateLimitExceeded,
             InsufficientCredits,
+            MalformedMultipart,
+            MissingFile,
+            NotAudio,
+            QueueFull,
             NotReady,
             Internal,
         ]

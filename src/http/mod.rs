@@ -6,3 +6,5 @@ pub mod dispatch;
 pub mod error;
 pub mod listener;
 pub mod route;
+pub mod sse;
+pub mod upload;

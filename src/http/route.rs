@@ -33,6 +33,11 @@ pub enum Route {
     AccountLedger,
     AccountCreditsGrant,
     AccountLedgerAdmin,
+    Analyze,
+    JobsList,
+    JobGet,
+    JobStream,
+    JobDelete,
 }
 
 /// Who may call a route.
@@ -56,7 +61,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 25] = [
+    pub const ALL: [Route; 30] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -82,6 +87,11 @@ impl Route {
         Route::AccountLedger,
         Route::AccountCreditsGrant,
         Route::AccountLedgerAdmin,
+        Route::Analyze,
+        Route::JobsList,
+        Route::JobGet,
+        Route::JobStream,
+        Route::JobDelete,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -142,6 +152,41 @@ impl Route {
                 Management,
                 "An account's credit movements, newest first",
                 "accounts",
+            ),
+            Route::Analyze => (
+                Method::POST,
+                "/api/v1/analyze",
+                ApiKey(Some(Scope::Analyze)),
+                "Upload audio (multipart/form-data: file, optional filename) for analysis",
+                "jobs",
+            ),
+            Route::JobsList => (
+                Method::GET,
+                "/api/v1/jobs",
+                ApiKey(Some(Scope::JobsRead)),
+                "The project's jobs, newest first (?status=, ?limit=, ?cursor=)",
+                "jobs",
+            ),
+            Route::JobGet => (
+                Method::GET,
+                "/api/v1/jobs/{job_id}",
+                ApiKey(Some(Scope::JobsRead)),
+                "A job: 202 while queued or running, 200 with the result or error when finished",
+                "jobs",
+            ),
+            Route::JobStream => (
+                Method::GET,
+                "/api/v1/jobs/{job_id}/stream",
+                ApiKey(Some(Scope::JobsRead)),
+                "Server-Sent Events: progress, then result or error, then done",
+                "jobs",
+            ),
+            Route::JobDelete => (
+                Method::DELETE,
+                "/api/v1/jobs/{job_id}",
+                ApiKey(Some(Scope::JobsDelete)),
+                "Delete a job, its result and its audio",
+                "jobs",
             ),
             Route::Me => (
                 Method::GET,

@@ -3,7 +3,10 @@
 //! `spawn_blocking`. Knows nothing of HTTP, scopes or audio.
 
 pub mod codec;
+mod jobs;
 pub mod schema;
+
+pub use jobs::{InsertJob, JobInserted};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -113,6 +116,9 @@ impl Store {
             txn.open_table(table::TOKENS)?;
             txn.open_table(table::USAGE)?;
             txn.open_table(table::LEDGER)?;
+            txn.open_table(table::JOBS)?;
+            txn.open_table(table::JOBS_BY_PROJECT)?;
+            txn.open_table(table::IDEMPOTENCY)?;
         }
         txn.commit()?;
         Ok(())
@@ -246,68 +252,12 @@ impl Store {
         now_ms: u64,
     ) -> Result<i64> {
         let txn = self.db.begin_write()?;
-        let Some(mut acct): Option<AccountRecord> =
-            get_in(&txn.open_table(table::ACCOUNTS)?, "accounts", account)?
-        else {
-            return Err(Error::NotFound);
-        };
-        let mut entries = Vec::new();
-        if let Some(grant) = monthly_grant
-            && acct.credits_month != month
-        {
-            acct.credits = acct.credits.saturating_add(grant);
-            acct.credits_month = month;
-            entries.push(LedgerRecord {
-                at_ms: now_ms,
-                kind: "monthly_reset".into(),
-                amount: grant,
-                balance_after: acct.credits,
-                reference: None,
-                note: None,
-            });
-        }
-        if let Some(c) = change {
-            if c.amount < 0 && acct.credits.saturating_add(c.amount) < 0 {
-                // Keep a due monthly grant even when the debit is refused.
-                if !entries.is_empty() {
-                    self.write_credits(&txn, account, &acct, &entries)?;
-                    txn.commit()?;
-                }
-                return Err(Error::InsufficientCredits {
-                    balance: acct.credits,
-                });
-            }
-            acct.credits = acct.credits.saturating_add(c.amount);
-            entries.push(LedgerRecord {
-                at_ms: now_ms,
-                kind: c.kind,
-                amount: c.amount,
-                balance_after: acct.credits,
-                reference: c.reference,
-                note: c.note,
-            });
-        }
-        if !entries.is_empty() {
-            self.write_credits(&txn, account, &acct, &entries)?;
+        let outcome = credits_in(&txn, account, month, monthly_grant, change, now_ms);
+        // A due monthly grant is kept even when the debit is refused.
+        if matches!(outcome, Ok(_) | Err(Error::InsufficientCredits { .. })) {
             txn.commit()?;
         }
-        Ok(acct.credits)
-    }
-
-    fn write_credits(
-        &self,
-        txn: &WriteTransaction,
-        account: u128,
-        acct: &AccountRecord,
-        entries: &[LedgerRecord],
-    ) -> Result<()> {
-        put(txn, table::ACCOUNTS, account, acct)?;
-        let mut t = txn.open_table(table::LEDGER)?;
-        for e in entries {
-            let bytes = encode(e)?;
-            t.insert((account, ledger_entry_id(e.at_ms)), bytes.as_slice())?;
-        }
-        Ok(())
+        outcome
     }
 
     /// Ledger entries of an account, newest first, strictly older than `before` when given.
@@ -592,6 +542,66 @@ impl Store {
             }
         }
         Ok(Page { items, next })
+    }
+}
+
+/// Credits inside a caller's write transaction (see `Store::apply_credits`). On
+/// `InsufficientCredits` only the due monthly grant has been written.
+fn credits_in(
+    txn: &WriteTransaction,
+    account: u128,
+    month: u32,
+    monthly_grant: Option<i64>,
+    change: Option<CreditChange>,
+    now_ms: u64,
+) -> Result<i64> {
+    let Some(mut acct): Option<AccountRecord> =
+        get_in(&txn.open_table(table::ACCOUNTS)?, "accounts", account)?
+    else {
+        return Err(Error::NotFound);
+    };
+    let mut entries = Vec::new();
+    if let Some(grant) = monthly_grant
+        && acct.credits_month != month
+    {
+        acct.credits = acct.credits.saturating_add(grant);
+        acct.credits_month = month;
+        entries.push(LedgerRecord {
+            at_ms: now_ms,
+            kind: "monthly_reset".into(),
+            amount: grant,
+            balance_after: acct.credits,
+            reference: None,
+            note: None,
+        });
+    }
+    let mut refused = None;
+    if let Some(c) = change {
+        if c.amount < 0 && acct.credits.saturating_add(c.amount) < 0 {
+            refused = Some(acct.credits);
+        } else {
+            acct.credits = acct.credits.saturating_add(c.amount);
+            entries.push(LedgerRecord {
+                at_ms: now_ms,
+                kind: c.kind,
+                amount: c.amount,
+                balance_after: acct.credits,
+                reference: c.reference,
+                note: c.note,
+            });
+        }
+    }
+    if !entries.is_empty() {
+        put(txn, table::ACCOUNTS, account, &acct)?;
+        let mut t = txn.open_table(table::LEDGER)?;
+        for e in &entries {
+            let bytes = encode(e)?;
+            t.insert((account, ledger_entry_id(e.at_ms)), bytes.as_slice())?;
+        }
+    }
+    match refused {
+        Some(balance) => Err(Error::InsufficientCredits { balance }),
+        None => Ok(acct.credits),
     }
 }
 

@@ -29,6 +29,14 @@ pub mod table {
     pub const USAGE: TableDefinition<(u128, u32), u64> = TableDefinition::new("usage");
     /// LedgerRecord by (account id, entry id); entry ids sort by time.
     pub const LEDGER: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("ledger");
+    /// JobRecord by job id (ids sort by creation time, so this is also the queue order).
+    pub const JOBS: TableDefinition<u128, &[u8]> = TableDefinition::new("jobs");
+    /// (project id, job id): a project's jobs.
+    pub const JOBS_BY_PROJECT: TableDefinition<(u128, u128), ()> =
+        TableDefinition::new("jobs_by_project");
+    /// (project id, SHA-256 of the Idempotency-Key as two halves) → (job id, created ms).
+    pub const IDEMPOTENCY: TableDefinition<(u128, u128, u128), (u128, u64)> =
+        TableDefinition::new("idempotency");
 }
 
 /// Layout version of the database as a whole, for migrations that move keys between tables.
@@ -64,6 +72,62 @@ pub struct LedgerRecord {
     pub note: Option<String>,
 }
 impl Record for LedgerRecord {
+    const VERSION: u8 = 1;
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+    }
+}
+
+/// One analysis job. The result is the engine's document, postcard-encoded by the jobs layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub account: u128,
+    pub project: u128,
+    /// The API key that submitted it.
+    pub key: u128,
+    pub status: JobStatus,
+    /// Last stage reached ("decode", "loudness", …); progress lives in memory while running.
+    pub stage: String,
+    pub created_at_ms: u64,
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+    pub filename: String,
+    pub format: String,
+    pub size_bytes: u64,
+    pub blake3: String,
+    pub sha256: String,
+    /// File name of the stored upload inside the uploads directory; `None` once deleted.
+    pub upload: Option<String>,
+    pub result: Option<Vec<u8>>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// A credit was taken at acceptance (refunded if the job fails).
+    pub credit_charged: bool,
+    /// Times the job was started; more than one means it was re-run after a restart.
+    pub attempts: u32,
+}
+impl Record for JobRecord {
     const VERSION: u8 = 1;
 }
 

@@ -1,0 +1,434 @@
+//! Analysis jobs over HTTP: submit (streaming multipart upload), poll, stream events, list,
+//! delete. A job belongs to the submitting key's project; other projects see 404.
+
+use std::time::Duration;
+
+use http::{HeaderValue, Response, StatusCode, header};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Ctx, PageParams};
+use crate::config::Quota;
+use crate::engine;
+use crate::http::body::{Body, content_length, json_response};
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::sse;
+use crate::http::upload::{self, UploadError};
+use crate::ids::{JobId, now_ms, rfc3339};
+use crate::jobs::{Live, PARTIAL_SUFFIX, UPLOAD_SUFFIX, decode_result};
+use crate::policy::month::month_index;
+use crate::store::schema::{JobRecord, JobStatus};
+use crate::store::{InsertJob, JobInserted};
+
+/// Multipart framing around the file: boundaries, part headers, the small text fields.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+/// Interval between keep-alive comments on an event stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+fn job_not_found() -> ApiError {
+    ApiError::not_found("job")
+}
+
+/// The key's upload limit: the plan's, capped by the server's.
+fn max_upload_bytes(ctx: &Ctx, account: u128) -> u64 {
+    let server = ctx.state.config.analysis.max_upload_bytes;
+    ctx.state
+        .policy
+        .plan_of(account)
+        .map_or(server, |p| server.min(p.max_upload_mb * 1024 * 1024))
+}
+
+fn monthly_grant(ctx: &Ctx, account: u128) -> Option<i64> {
+    match ctx.state.policy.plan_of(account)?.credits_per_month {
+        Quota::Unlimited => None,
+        Quota::Max(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+    }
+}
+
+/// SHA-256 of a valid `Idempotency-Key` (1-255 visible ASCII characters), as two halves.
+fn idempotency_key(ctx: &Ctx) -> Result<Option<(u128, u128)>, ApiError> {
+    let Some(v) = ctx.parts.headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bytes = v.as_bytes();
+    if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(|c| (0x21..0x7f).contains(c)) {
+        return Err(ApiError::invalid(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    let h: [u8; 32] = Sha256::digest(bytes).into();
+    let (hi, lo) = h.split_at(16);
+    let to_u128 = |s: &[u8]| s.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+    Ok(Some((to_u128(hi), to_u128(lo))))
+}
+
+fn accepted(id: u128, replayed: bool) -> Response<Body> {
+    let job = JobId(id).to_string();
+    let mut r = json_response(
+        StatusCode::ACCEPTED,
+        &json!({
+            "job_id": job,
+            "object": "analysis_job",
+            "status": "queued",
+            "stream_url": format!("/api/v1/jobs/{job}/stream"),
+            "poll_url": format!("/api/v1/jobs/{job}"),
+            "webhook_delivery": "none",
+        }),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{job}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    r
+}
+
+fn upload_error(e: UploadError) -> ApiError {
+    match e {
+        UploadError::NotMultipart => ApiError::new(
+            ErrorCode::MalformedMultipart,
+            "send the audio as multipart/form-data with a `file` part",
+        ),
+        UploadError::MissingFile => ApiError::new(
+            ErrorCode::MissingFile,
+            "the form has no `file` part holding the audio",
+        ),
+        UploadError::TooLarge(n) => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the upload is larger than the {} MB allowed",
+                n / (1024 * 1024)
+            ),
+        ),
+        UploadError::Io(e) => {
+            tracing::error!(error = %e, "cannot store upload");
+            ApiError::internal()
+        }
+        UploadError::UnknownField(_) | UploadError::FieldTooLong(_) => {
+            ApiError::invalid(e.to_string())
+        }
+        UploadError::Malformed(_) | UploadError::DuplicateFile => {
+            ApiError::new(ErrorCode::MalformedMultipart, e.to_string())
+        }
+    }
+}
+
+/// `POST /api/v1/analyze`. Cheap refusals (idempotent replay, credits, queue, declared size)
+/// come before a byte of the body is read.
+pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
+    let key = ctx.key()?.clone();
+    let (account, project) = (key.account.0, key.project.0);
+    let now = now_ms();
+    let idempotency = idempotency_key(&ctx)?;
+    if let Some(k) = idempotency
+        && let Some(existing) = ctx
+            .state
+            .db(move |s| s.job_for_idempotency_key(project, k, now))
+            .await?
+    {
+        return Ok(accepted(existing, true));
+    }
+    let grant = monthly_grant(&ctx, account);
+    if let Some(g) = grant {
+        let month = month_index(now);
+        let balance = ctx
+            .state
+            .db(move |s| s.apply_credits(account, month, Some(g), None, now))
+            .await?;
+        if balance < 1 {
+            return Err(crate::store::Error::InsufficientCredits { balance }.into());
+        }
+    }
+    let jobs = ctx.state.jobs.clone();
+    let Some(slot) = jobs.try_reserve() else {
+        return Err(ApiError::new(
+            ErrorCode::QueueFull,
+            "the analysis queue is full; retry after the Retry-After delay",
+        ));
+    };
+    let max = max_upload_bytes(&ctx, account);
+    if content_length(&ctx.parts.headers).is_some_and(|n| n > max + MULTIPART_OVERHEAD) {
+        return Err(upload_error(UploadError::TooLarge(max)));
+    }
+    let id = JobId::generate().map_err(|_| ApiError::internal())?.0;
+    let job = JobId(id).to_string();
+    let partial = jobs.uploads_dir().join(format!("{job}.{PARTIAL_SUFFIX}"));
+    let mut up = upload::receive(&ctx.parts.headers, body, partial, max)
+        .await
+        .map_err(upload_error)?;
+    let Some(format) = engine::sniff(&up.head) else {
+        return Err(ApiError::new(
+            ErrorCode::NotAudio,
+            "the file is not audio in a format tonearm reads (WAV, AIFF, FLAC, MP3, Ogg Vorbis/Opus, AAC/ALAC in MP4)",
+        ));
+    };
+    if up.fields.get("webhook_url").is_some_and(|u| !u.is_empty()) {
+        return Err(ApiError::invalid(
+            "webhook delivery is not available on this server; follow the job with poll_url or stream_url",
+        ));
+    }
+    let filename = up
+        .fields
+        .get("filename")
+        .filter(|f| !f.is_empty())
+        .cloned()
+        .or_else(|| up.part_filename.clone())
+        .map(|f| {
+            f.chars()
+                .filter(|c| !c.is_control())
+                .take(255)
+                .collect::<String>()
+        })
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| "upload".into());
+    let stored = format!("{job}.{UPLOAD_SUFFIX}");
+    up.persist(&jobs.uploads_dir().join(&stored))
+        .await
+        .map_err(|e| upload_error(UploadError::Io(e)))?;
+    let record = JobRecord {
+        account,
+        project,
+        key: key.id.0,
+        status: JobStatus::Queued,
+        stage: "queued".into(),
+        created_at_ms: now,
+        started_at_ms: None,
+        finished_at_ms: None,
+        filename,
+        format: format.to_string(),
+        size_bytes: up.size,
+        blake3: up.blake3.clone(),
+        sha256: up.sha256.clone(),
+        upload: Some(stored.clone()),
+        result: None,
+        error_code: None,
+        error_message: None,
+        credit_charged: false,
+        attempts: 0,
+    };
+    let insert = InsertJob {
+        id,
+        record,
+        idempotency,
+        charge: grant.map(|g| (month_index(now), g)),
+    };
+    let stored_path = jobs.uploads_dir().join(&stored);
+    match ctx.state.db(move |s| s.insert_job(insert, now)).await {
+        Ok(JobInserted::New) => {
+            jobs.enqueue(id, slot);
+            Ok(accepted(id, false))
+        }
+        Ok(JobInserted::Existing(other)) => {
+            let _ = tokio::fs::remove_file(&stored_path).await;
+            Ok(accepted(other, true))
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&stored_path).await;
+            Err(e)
+        }
+    }
+}
+
+/// The job if it belongs to the caller's project; 404 otherwise, alike for unknown ids.
+async fn own_job(ctx: &Ctx) -> Result<(u128, JobRecord), ApiError> {
+    let project = ctx.key()?.project.0;
+    let id = JobId::parse(ctx.param(0)).ok_or_else(job_not_found)?.0;
+    let rec = ctx
+        .state
+        .db(move |s| s.get_job(id))
+        .await?
+        .filter(|r| r.project == project)
+        .ok_or_else(job_not_found)?;
+    Ok((id, rec))
+}
+
+fn time(ms: Option<u64>) -> Value {
+    ms.map_or(Value::Null, |m| Value::String(rfc3339(m)))
+}
+
+/// The job document. `live` overrides the stored state of a job running in this process.
+fn job_view(id: u128, r: &JobRecord, live: Option<&Live>) -> Value {
+    let status = live.map_or(r.status, |l| l.status);
+    let mut v = json!({
+        "job_id": JobId(id).to_string(),
+        "object": "analysis_job",
+        "status": status.as_str(),
+        "created_at": rfc3339(r.created_at_ms),
+        "started_at": time(r.started_at_ms),
+        "finished_at": time(r.finished_at_ms),
+        "file": {
+            "filename": r.filename,
+            "format": r.format,
+            "size_bytes": r.size_bytes,
+            "blake3": r.blake3,
+            "sha256": r.sha256,
+        },
+    });
+    if !status.is_finished() {
+        v["stage"] = live.map_or(r.stage.as_str(), |l| l.stage).into();
+        v["progress"] = live.map_or(0.0, |l| f64::from(l.progress)).into();
+    }
+    match r.status {
+        JobStatus::Succeeded => {
+            v["result"] = r
+                .result
+                .as_deref()
+                .and_then(decode_result)
+                .and_then(|rep| serde_json::to_value(rep).ok())
+                .unwrap_or(Value::Null);
+        }
+        JobStatus::Failed => {
+            v["error"] = json!({
+                "code": r.error_code.as_deref().unwrap_or("internal"),
+                "message": r.error_message.as_deref().unwrap_or(""),
+            });
+        }
+        _ => {}
+    }
+    v
+}
+
+/// `GET /api/v1/jobs/{id}`.
+pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let (id, rec) = own_job(&ctx).await?;
+    let live = if rec.status.is_finished() {
+        None
+    } else {
+        ctx.state.jobs.live(id)
+    };
+    // The stored record is authoritative once finished; live state only refines an unfinished one.
+    let live = live.filter(|l| !l.status.is_finished());
+    let v = job_view(id, &rec, live.as_ref());
+    if rec.status.is_finished() {
+        return Ok(json_response(StatusCode::OK, &v));
+    }
+    let mut r = json_response(StatusCode::ACCEPTED, &v);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    Ok(r)
+}
+
+/// `GET /api/v1/jobs?status=&limit=&cursor=`.
+pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let project = ctx.key()?.project.0;
+    let q = ctx.query();
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some("queued") => Some(JobStatus::Queued),
+        Some("running") => Some(JobStatus::Running),
+        Some("succeeded") => Some(JobStatus::Succeeded),
+        Some("failed") => Some(JobStatus::Failed),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "status {other:?} is not one of queued, running, succeeded, failed"
+            )));
+        }
+    };
+    let page = PageParams::from_query(&q, |c| JobId::parse(c).map(|j| j.0))?;
+    let result = ctx
+        .state
+        .db(move |s| s.list_jobs(project, status, page.after, page.limit))
+        .await?;
+    let data: Vec<Value> = result
+        .items
+        .iter()
+        .map(|(id, r)| {
+            let mut v = job_view(*id, r, None);
+            // Lists stay small: the result is fetched per job.
+            if let Some(o) = v.as_object_mut() {
+                o.remove("result");
+            }
+            v
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "object": "list",
+            "data": data,
+            "has_more": result.next.is_some(),
+            "next_cursor": result.next.map(|id| JobId(id).to_string()),
+        }),
+    ))
+}
+
+/// `DELETE /api/v1/jobs/{id}`: the job, its result and its audio.
+pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let (id, _) = own_job(&ctx).await?;
+    let rec = ctx
+        .state
+        .db(move |s| s.delete_job(id))
+        .await?
+        .ok_or_else(job_not_found)?;
+    ctx.state.jobs.forget(id);
+    if let Some(name) = rec.upload {
+        let _ = tokio::fs::remove_file(ctx.state.jobs.uploads_dir().join(name)).await;
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"job_id": JobId(id).to_string(), "object": "analysis_job", "deleted": true}),
+    ))
+}
+
+/// `GET /api/v1/jobs/{id}/stream`: the current state at once, progress as it changes, then the
+/// result (or error) and `done`.
+pub async fn stream(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let (id, rec) = own_job(&ctx).await?;
+    let state = ctx.state.clone();
+    let mut rx = if rec.status.is_finished() {
+        None
+    } else {
+        state.jobs.subscribe(id)
+    };
+    let (resp, sink) = sse::stream();
+    tokio::spawn(async move {
+        if let Some(rx) = rx.as_mut() {
+            loop {
+                let live = rx.borrow_and_update().clone();
+                if live.status.is_finished() {
+                    break;
+                }
+                let data = json!({"status": live.status.as_str(), "stage": live.stage, "progress": live.progress});
+                if !sink.event("progress", &data).await {
+                    return;
+                }
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() { break },
+                    _ = tokio::time::sleep(KEEP_ALIVE) => {
+                        if !sink.keep_alive().await {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        // Finished (or no longer pending here): the stored record has the outcome.
+        let rec = state.db(move |s| s.get_job(id)).await.ok().flatten();
+        let (ok, name, data) = match rec {
+            Some(r) if r.status == JobStatus::Succeeded => {
+                let result = job_view(id, &r, None)["result"].clone();
+                (true, "result", result)
+            }
+            Some(r) if r.status == JobStatus::Failed => {
+                (false, "error", job_view(id, &r, None)["error"].clone())
+            }
+            Some(_) => (
+                false,
+                "error",
+                json!({"code": "interrupted", "message": "the server stopped before the job finished; it resumes at the next start"}),
+            ),
+            None => (
+                false,
+                "error",
+                json!({"code": "not_found", "message": "the job was deleted"}),
+            ),
+        };
+        if sink.event(name, &data).await {
+            sink.event("done", &json!({"ok": ok})).await;
+        }
+    });
+    Ok(resp)
+}

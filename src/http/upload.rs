@@ -1,0 +1,191 @@
+//! Streams a `multipart/form-data` upload to disk: the audio part goes to a file chunk by chunk
+//! while its BLAKE3 and SHA-256 are computed, so no upload is ever held whole in memory. The size
+//! cap is enforced as bytes arrive; on any failure the partial file is removed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::HeaderMap;
+use http_body_util::BodyStream;
+use hyper::body::Incoming;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+/// Text fields are short: a file name or a URL.
+const MAX_TEXT_FIELD: usize = 8 * 1024;
+/// Bytes kept from the start of the file for format sniffing.
+const HEAD_BYTES: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the request is not multipart/form-data with a boundary")]
+    NotMultipart,
+    #[error("malformed multipart body: {0}")]
+    Malformed(String),
+    #[error("the form has no `file` part")]
+    MissingFile,
+    #[error("the form has more than one `file` part")]
+    DuplicateFile,
+    #[error("unknown form field {0:?}; accepted: file, filename, webhook_url")]
+    UnknownField(String),
+    #[error("the {0} field is longer than 8 KiB")]
+    FieldTooLong(String),
+    #[error("the upload is larger than {0} bytes")]
+    TooLarge(u64),
+    #[error("cannot store the upload: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A received upload: the file on disk (removed on drop unless kept) and the text fields.
+pub struct Upload {
+    pub path: PathBuf,
+    pub size: u64,
+    pub blake3: String,
+    pub sha256: String,
+    pub head: Vec<u8>,
+    /// The file name the client gave in the part's Content-Disposition.
+    pub part_filename: Option<String>,
+    pub fields: HashMap<String, String>,
+    keep: bool,
+}
+
+impl Upload {
+    /// Moves the file to `to` and keeps it from now on.
+    pub async fn persist(&mut self, to: &Path) -> std::io::Result<()> {
+        tokio::fs::rename(&self.path, to).await?;
+        self.path = to.to_path_buf();
+        self.keep = true;
+        Ok(())
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Removes a partial file unless disarmed.
+struct PartialFile(Option<PathBuf>);
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+pub async fn receive(
+    headers: &HeaderMap,
+    body: Incoming,
+    partial_path: PathBuf,
+    max_bytes: u64,
+) -> Result<Upload, UploadError> {
+    let ct = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(UploadError::NotMultipart)?;
+    let boundary = multer::parse_boundary(ct).map_err(|_| UploadError::NotMultipart)?;
+    let stream = BodyStream::new(body).filter_map(|frame| async move {
+        match frame {
+            Ok(f) => f.into_data().ok().map(Ok::<Bytes, hyper::Error>),
+            Err(e) => Some(Err(e)),
+        }
+    });
+    let mut form = multer::Multipart::new(stream, boundary);
+
+    let mut guard = PartialFile(None);
+    let mut file_info = None;
+    let mut fields = HashMap::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(UploadError::Malformed(e.to_string())),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "file" => {
+                if file_info.is_some() {
+                    return Err(UploadError::DuplicateFile);
+                }
+                let part_filename = field.file_name().map(str::to_string);
+                guard.0 = Some(partial_path.clone());
+                let (size, blake3, sha256, head) =
+                    write_part(field, &partial_path, max_bytes).await?;
+                file_info = Some((size, blake3, sha256, head, part_filename));
+            }
+            "filename" | "webhook_url" => {
+                let mut value = Vec::new();
+                let mut field = field;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(c)) => {
+                            if value.len() + c.len() > MAX_TEXT_FIELD {
+                                return Err(UploadError::FieldTooLong(name));
+                            }
+                            value.extend_from_slice(&c);
+                        }
+                        Ok(None) => break,
+                        Err(e) => return Err(UploadError::Malformed(e.to_string())),
+                    }
+                }
+                fields.insert(name, String::from_utf8_lossy(&value).trim().to_string());
+            }
+            _ => return Err(UploadError::UnknownField(name)),
+        }
+    }
+    let (size, blake3, sha256, head, part_filename) = file_info.ok_or(UploadError::MissingFile)?;
+    guard.0 = None;
+    Ok(Upload {
+        path: partial_path,
+        size,
+        blake3,
+        sha256,
+        head,
+        part_filename,
+        fields,
+        keep: false,
+    })
+}
+
+async fn write_part(
+    mut field: multer::Field<'_>,
+    path: &Path,
+    max_bytes: u64,
+) -> Result<(u64, String, String, Vec<u8>), UploadError> {
+    let file = tokio::fs::File::create(path).await?;
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+    let mut b3 = blake3::Hasher::new();
+    let mut sha = Sha256::new();
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    let mut size: u64 = 0;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => return Err(UploadError::Malformed(e.to_string())),
+        };
+        size += chunk.len() as u64;
+        if size > max_bytes {
+            return Err(UploadError::TooLarge(max_bytes));
+        }
+        if head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        b3.update(&chunk);
+        sha.update(&chunk);
+        out.write_all(&chunk).await?;
+    }
+    out.flush().await?;
+    // The job is acknowledged only once its audio is durable.
+    out.into_inner().sync_all().await?;
+    let sha_hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((size, b3.finalize().to_hex().to_string(), sha_hex, head))
+}

@@ -1,0 +1,377 @@
+//! Analysis jobs: a durable queue (the records live in redb, the order in memory), workers that
+//! run the engine on a dedicated rayon pool, live progress for event streams, and retention.
+//! No HTTP here: handlers submit and read through this module.
+
+pub mod retention;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, oneshot, watch};
+
+use crate::engine;
+use crate::ids::now_ms;
+use crate::policy::month::month_index;
+use crate::store::Store;
+use crate::store::schema::{JobRecord, JobStatus};
+
+/// Live state of an unfinished job, for polling and event streams.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    pub status: JobStatus,
+    pub stage: &'static str,
+    pub progress: f32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("cannot prepare the uploads directory {path}: {source}")]
+    Uploads {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the analysis thread pool: {0}")]
+    Pool(String),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+pub struct Jobs {
+    store: Store,
+    uploads: PathBuf,
+    keep_uploads: bool,
+    options: engine::Options,
+    max_pending: usize,
+    /// Accepted jobs not yet finished (queued + running), plus uploads holding a slot.
+    pending: AtomicUsize,
+    queue: Mutex<VecDeque<u128>>,
+    wake: Notify,
+    live: Mutex<HashMap<u128, watch::Sender<Live>>>,
+    pool: rayon::ThreadPool,
+    workers: usize,
+}
+
+/// A place in the bounded queue, held while an upload is received. Dropping it gives the place
+/// back; `Jobs::enqueue` consumes it.
+pub struct Slot<'a> {
+    jobs: &'a Jobs,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.jobs.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub const UPLOAD_SUFFIX: &str = "audio";
+pub const PARTIAL_SUFFIX: &str = "part";
+
+impl Jobs {
+    pub fn new(
+        store: Store,
+        data_dir: &Path,
+        cfg: &crate::config::Config,
+    ) -> Result<Arc<Jobs>, Error> {
+        let uploads = data_dir.join("uploads");
+        std::fs::create_dir_all(&uploads).map_err(|e| Error::Uploads {
+            path: uploads.clone(),
+            source: e,
+        })?;
+        let workers = cfg.analysis.workers.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("analysis-{i}"))
+            .build()
+            .map_err(|e| Error::Pool(e.to_string()))?;
+        Ok(Arc::new(Jobs {
+            store,
+            uploads,
+            keep_uploads: cfg.storage.keep_uploads,
+            options: engine::Options {
+                max_duration_sec: cfg.analysis.max_duration.as_secs_f64(),
+            },
+            max_pending: cfg.analysis.max_queued,
+            pending: AtomicUsize::new(0),
+            queue: Mutex::new(VecDeque::new()),
+            wake: Notify::new(),
+            live: Mutex::new(HashMap::new()),
+            pool,
+            workers,
+        }))
+    }
+
+    pub fn uploads_dir(&self) -> &Path {
+        &self.uploads
+    }
+
+    /// Takes a place in the queue, or `None` when `analysis.max_queued` jobs are pending.
+    pub fn try_reserve(&self) -> Option<Slot<'_>> {
+        let mut cur = self.pending.load(Ordering::SeqCst);
+        loop {
+            if cur >= self.max_pending {
+                return None;
+            }
+            match self
+                .pending
+                .compare_exchange(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return Some(Slot { jobs: self }),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Queues a stored job; its slot is held until the job ends.
+    pub fn enqueue(&self, id: u128, slot: Slot<'_>) {
+        std::mem::forget(slot);
+        self.track(id);
+        lock(&self.queue).push_back(id);
+        self.wake.notify_one();
+    }
+
+    fn track(&self, id: u128) {
+        let (tx, _) = watch::channel(Live {
+            status: JobStatus::Queued,
+            stage: "queued",
+            progress: 0.0,
+        });
+        lock(&self.live).insert(id, tx);
+    }
+
+    /// The live state of an unfinished job handled by this process.
+    pub fn live(&self, id: u128) -> Option<Live> {
+        lock(&self.live).get(&id).map(|tx| tx.borrow().clone())
+    }
+
+    /// Follows a job until it ends; `None` when it is not pending here (finished or unknown).
+    pub fn subscribe(&self, id: u128) -> Option<watch::Receiver<Live>> {
+        lock(&self.live).get(&id).map(|tx| tx.subscribe())
+    }
+
+    /// Re-queues every job a previous process accepted but did not finish (running ones are run
+    /// again from their stored upload). Called once at start-up, before workers start.
+    pub fn recover(&self) -> Result<usize, Error> {
+        let unfinished = self.store.unfinished_jobs()?;
+        let n = unfinished.len();
+        for (id, rec) in unfinished {
+            if rec.status == JobStatus::Running {
+                self.store
+                    .update_job(id, |j| j.status = JobStatus::Queued)?;
+            }
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            self.track(id);
+            lock(&self.queue).push_back(id);
+        }
+        self.wake.notify_waiters();
+        Ok(n)
+    }
+
+    /// Starts the workers; they stop taking jobs when `shutdown` flips. A job still running at
+    /// exit stays `running` in the database and is run again at the next start.
+    pub fn start_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
+        for _ in 0..self.workers {
+            let jobs = self.clone();
+            let mut shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    let id = tokio::select! {
+                        id = jobs.next() => id,
+                        _ = shutdown.changed() => return,
+                    };
+                    jobs.process(id).await;
+                    if *shutdown.borrow() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    async fn next(&self) -> u128 {
+        loop {
+            let notified = self.wake.notified();
+            if let Some(id) = lock(&self.queue).pop_front() {
+                return id;
+            }
+            notified.await;
+        }
+    }
+
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+            .map_err(Error::from)
+    }
+
+    async fn process(&self, id: u128) {
+        if let Err(e) = self.run(id).await {
+            tracing::error!(job = %crate::ids::JobId(id), error = %e, "job processing failed; it will be retried at the next start");
+        }
+        if let Some(tx) = lock(&self.live).remove(&id) {
+            tx.send_modify(|l| {
+                if !l.status.is_finished() {
+                    l.status = JobStatus::Failed;
+                }
+            });
+        }
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    async fn run(&self, id: u128) -> Result<(), Error> {
+        let started = now_ms();
+        let Some(rec) = self
+            .db(move |s| {
+                s.update_job(id, |j| {
+                    if !j.status.is_finished() {
+                        j.status = JobStatus::Running;
+                        j.started_at_ms = Some(started);
+                        j.attempts += 1;
+                    }
+                })
+            })
+            .await?
+        else {
+            return Ok(()); // deleted while queued
+        };
+        if rec.status != JobStatus::Running {
+            return Ok(());
+        }
+        let live_tx = lock(&self.live).get(&id).cloned();
+        if let Some(tx) = &live_tx {
+            tx.send_replace(Live {
+                status: JobStatus::Running,
+                stage: "decode",
+                progress: 0.0,
+            });
+        }
+        let outcome = match &rec.upload {
+            Some(name) => {
+                self.analyze(self.uploads.join(name), &rec, live_tx.clone())
+                    .await
+            }
+            None => Err((
+                "upload_missing".to_string(),
+                "the uploaded audio is gone".to_string(),
+            )),
+        };
+        let finished = now_ms();
+        let keep = self.keep_uploads;
+        let upload = rec.upload.clone();
+        let final_status = if outcome.is_ok() {
+            JobStatus::Succeeded
+        } else {
+            JobStatus::Failed
+        };
+        let rec = self
+            .db(move |s| {
+                s.finish_job(
+                    id,
+                    |j| {
+                        j.status = final_status;
+                        j.finished_at_ms = Some(finished);
+                        j.stage = "finish".into();
+                        match outcome {
+                            Ok(bytes) => j.result = Some(bytes),
+                            Err((code, message)) => {
+                                j.error_code = Some(code);
+                                j.error_message = Some(message);
+                            }
+                        }
+                        if !keep {
+                            j.upload = None;
+                        }
+                    },
+                    month_index(finished),
+                    finished,
+                )
+            })
+            .await?;
+        // The record says the upload is gone before the file goes: a crash in between leaves
+        // an unreferenced file, which the retention sweep removes.
+        if (!keep || rec.is_none())
+            && let Some(name) = upload
+        {
+            let _ = tokio::fs::remove_file(self.uploads.join(name)).await;
+        }
+        if let Some(tx) = live_tx {
+            tx.send_replace(Live {
+                status: final_status,
+                stage: "finish",
+                progress: 1.0,
+            });
+        }
+        tracing::info!(job = %crate::ids::JobId(id), status = final_status.as_str(), ms = finished.saturating_sub(started), "job finished");
+        Ok(())
+    }
+
+    /// Runs the engine on the analysis pool. Ok holds the postcard-encoded report; Err a stable
+    /// error code and message.
+    async fn analyze(
+        &self,
+        path: PathBuf,
+        rec: &JobRecord,
+        live: Option<watch::Sender<Live>>,
+    ) -> Result<Vec<u8>, (String, String)> {
+        let (tx, rx) = oneshot::channel();
+        let name = rec.filename.clone();
+        let opts = self.options.clone();
+        self.pool.spawn(move || {
+            let progress = |stage: engine::Stage, fraction: f32| {
+                if let Some(l) = &live {
+                    l.send_replace(Live {
+                        status: JobStatus::Running,
+                        stage: stage.as_str(),
+                        progress: fraction.clamp(0.0, 1.0),
+                    });
+                }
+            };
+            let _ = tx.send(engine::analyze_file(&path, Some(&name), &opts, &progress));
+        });
+        match rx.await {
+            Ok(Ok(report)) => postcard::to_stdvec(&report).map_err(|e| {
+                (
+                    "internal".to_string(),
+                    format!("cannot store the result: {e}"),
+                )
+            }),
+            Ok(Err(e)) => Err((e.code().to_string(), e.to_string())),
+            Err(_) => Err((
+                "corrupt_audio".to_string(),
+                "the analysis stopped unexpectedly on this file".to_string(),
+            )),
+        }
+    }
+
+    /// Removes a deleted job's live state and queue entry.
+    pub fn forget(&self, id: u128) {
+        let removed = {
+            let mut q = lock(&self.queue);
+            let before = q.len();
+            q.retain(|j| *j != id);
+            before != q.len()
+        };
+        if removed {
+            lock(&self.live).remove(&id);
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Decodes a stored result.
+pub fn decode_result(bytes: &[u8]) -> Option<engine::Report> {
+    postcard::from_bytes(bytes).ok()
+}
+
+// A poisoned lock means a panic mid-update of a plain queue or map; keep serving.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -3,6 +3,8 @@
 
 // `tonearm analyze`: loudness, formats, bad input, the engine entry point.
 mod analyze;
+// Analysis jobs over HTTP.
+mod jobs;
 // Keys and management tokens over HTTP.
 mod keys;
 // HTTP behaviour: errors, limits, shutdown, locking.

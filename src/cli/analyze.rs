@@ -77,9 +77,18 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             pool.install(|| {
-                files
+                // Longest work first, one file per task: with few files on few threads, a long
+                // file started last would leave the other threads idle at the end.
+                let mut order: Vec<(usize, f64)> = files
                     .par_iter()
+                    .map(|p| engine::estimated_cost(p))
                     .enumerate()
+                    .collect();
+                order.sort_by(|a, b| b.1.total_cmp(&a.1));
+                order
+                    .par_iter()
+                    .with_max_len(1)
+                    .map(|&(i, _)| (i, &files[i]))
                     .for_each_with(tx, |tx, (i, path)| {
                         let result = engine::analyze_file(path, None, &opts, &|_, _| {});
                         // The receiver only stops early if stdout is gone; nothing left to do then.

@@ -22,7 +22,7 @@ level = "warn"
 max_upload_mb = 2048
 max_queued = 1000
 [plans.default]
-requests_per_minute = 100000
+requests_per_minute = 1000000
 max_upload_mb = 2048
 TOML
 TOKEN=$($BIN admin bootstrap --json --config "$WORK/tonearm.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

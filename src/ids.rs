@@ -32,10 +32,16 @@ pub fn random_base62(len: usize) -> Result<String, getrandom::Error> {
 
 /// `value` as exactly `width` base62 digits, most significant first.
 pub fn base62_fixed(mut value: u128, width: usize) -> String {
+    // 62^10 fits in a u64: peel ten digits per (slow) u128 division and do the rest in u64.
+    const CHUNK: u128 = 839_299_365_868_340_224; // 62^10
     let mut digits = vec![b'0'; width];
-    for slot in digits.iter_mut().rev() {
-        *slot = BASE62[(value % 62) as usize];
-        value /= 62;
+    for group in digits.rchunks_mut(10) {
+        let mut low = (value % CHUNK) as u64;
+        value /= CHUNK;
+        for slot in group.iter_mut().rev() {
+            *slot = BASE62[(low % 62) as usize];
+            low /= 62;
+        }
     }
     String::from_utf8_lossy(&digits).into_owned()
 }
@@ -147,6 +153,28 @@ mod tests {
         let a = KeyId(u128::from(1000u64) << 80);
         let b = KeyId(u128::from(1001u64) << 80);
         assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn base62_matches_digit_by_digit_conversion() {
+        for v in [
+            0u128,
+            61,
+            62,
+            839_299_365_868_340_224,
+            1 << 100,
+            u128::MAX,
+            0xdead_beef_u128 << 64,
+        ] {
+            let mut slow = vec![b'0'; 22];
+            let mut x = v;
+            for slot in slow.iter_mut().rev() {
+                *slot = BASE62[(x % 62) as usize];
+                x /= 62;
+            }
+            assert_eq!(base62_fixed(v, 22).as_bytes(), slow.as_slice());
+        }
+        assert_eq!(base62_fixed(0xCBF4_3926, 6).len(), 6);
     }
 
     #[test]

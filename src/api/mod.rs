@@ -64,11 +64,30 @@ pub enum Principal {
 
 impl Principal {
     /// The credential's public id for the access log; never the secret.
-    pub fn log_id(&self) -> String {
+    pub fn log_id(&self) -> LogId {
         match self {
-            Principal::Anonymous => String::new(),
-            Principal::Key(k) => k.id.to_string(),
-            Principal::Token(t) => t.id.to_string(),
+            Principal::Anonymous => LogId::None,
+            Principal::Key(k) => LogId::Key(k.id),
+            Principal::Token(t) => LogId::Token(t.id),
+        }
+    }
+}
+
+/// A credential id, formatted only when a log line is actually written.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum LogId {
+    #[default]
+    None,
+    Key(crate::ids::KeyId),
+    Token(crate::ids::TokenId),
+}
+
+impl std::fmt::Display for LogId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogId::None => Ok(()),
+            LogId::Key(k) => k.fmt(f),
+            LogId::Token(t) => t.fmt(f),
         }
     }
 }

@@ -426,7 +426,7 @@ impl Validator<'_> {
     fn plan(&self, name: &str, r: &RawPlan, base: &Plan) -> Result<Plan, Error> {
         let table = format!("plans.{name}");
         let rpm = r.requests_per_minute.unwrap_or(base.requests_per_minute);
-        let rpm = self.range(&table, "requests_per_minute", rpm, 1, 100_000)?;
+        let rpm = self.range(&table, "requests_per_minute", rpm, 1, 1_000_000)?;
         let upload = r.max_upload_mb.unwrap_or(base.max_upload_mb);
         let upload = self.range(&table, "max_upload_mb", upload, 1, 1024 * 1024)?;
         let keys = r.max_keys.unwrap_or(base.max_keys as u64);

@@ -19,7 +19,7 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
-    let bytes = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(full(bytes));
     *r.status_mut() = status;
     r.headers_mut().insert(

@@ -25,8 +25,8 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     let path = req.uri().path().to_string();
 
     let (parts, body) = req.into_parts();
-    let mut principal_id = String::new();
-    let mut route_name = String::from("-");
+    let mut principal_id = api::LogId::None;
+    let mut route_name: Option<Route> = None;
     let mut usage = None;
     let result = match resolve(&parts.method, &path) {
         Resolution::NotFound => Err(ApiError::new(
@@ -47,10 +47,18 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
             if let Ok(v) = HeaderValue::from_str(&allow) {
                 resp.headers_mut().insert(header::ALLOW, v);
             }
-            return finish(resp, &request_id, &method, &path, "-", "", started);
+            return finish(
+                resp,
+                &request_id,
+                &method,
+                &path,
+                None,
+                api::LogId::None,
+                started,
+            );
         }
         Resolution::Found(route, params) => {
-            route_name = route.name();
+            route_name = Some(route);
             let now = now_ms();
             let (auth, u) = authenticate(&state, route, &parts, now);
             usage = u;
@@ -75,7 +83,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
         Ok(r) => r,
         Err(e) => {
             if e.code == ErrorCode::Internal {
-                tracing::error!(request_id = %request_id, route = %route_name, message = %e.message, "request failed");
+                tracing::error!(request_id = %request_id, route = %RouteName(route_name), message = %e.message, "request failed");
             }
             let mut resp = error_response(&e, &request_id);
             if e.code.status() == http::StatusCode::UNAUTHORIZED {
@@ -105,8 +113,8 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
         &request_id,
         &method,
         &path,
-        &route_name,
-        &principal_id,
+        route_name,
+        principal_id,
         started,
     )
 }
@@ -220,30 +228,37 @@ fn retry_after_s(u: &Usage, now_ms: u64) -> u64 {
 /// `RateLimit-Policy` / `RateLimit` fields.
 fn rate_limit_headers(h: &mut http::HeaderMap, u: &Usage, now_ms: u64) {
     let minute_reset_s = u.minute.reset_ms.div_ceil(1000);
-    let mut set = |name: &'static str, value: String| {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    };
-    set("x-ratelimit-limit-minute", u.minute.limit.to_string());
-    set(
-        "x-ratelimit-remaining-minute",
-        u.minute.remaining.to_string(),
+    h.insert(
+        "x-ratelimit-limit-minute",
+        HeaderValue::from(u.minute.limit),
     );
-    set("x-ratelimit-reset-minute", minute_reset_s.to_string());
+    h.insert(
+        "x-ratelimit-remaining-minute",
+        HeaderValue::from(u.minute.remaining),
+    );
+    h.insert(
+        "x-ratelimit-reset-minute",
+        HeaderValue::from(minute_reset_s),
+    );
     let minute_t = u.minute.reset_ms.saturating_sub(now_ms).div_ceil(1000);
     let mut policy = format!("\"minute\";q={};w=60", u.minute.limit);
     let mut current = format!("\"minute\";r={};t={minute_t}", u.minute.remaining);
     if let Some(m) = u.month {
-        set("x-ratelimit-limit-month", m.limit.to_string());
-        set("x-ratelimit-remaining-month", m.remaining.to_string());
-        set("x-ratelimit-reset-month", m.reset_s.to_string());
+        h.insert("x-ratelimit-limit-month", HeaderValue::from(m.limit));
+        h.insert(
+            "x-ratelimit-remaining-month",
+            HeaderValue::from(m.remaining),
+        );
+        h.insert("x-ratelimit-reset-month", HeaderValue::from(m.reset_s));
         let month_t = m.reset_s.saturating_sub(now_ms / 1000);
         policy.push_str(&format!(", \"month\";q={};w=2592000", m.limit));
         current.push_str(&format!(", \"month\";r={};t={month_t}", m.remaining));
     }
-    set("ratelimit-policy", policy);
-    set("ratelimit", current);
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", current)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
 }
 
 fn require_scope(scopes: &crate::auth::ScopeSet, needed: Scope) -> Result<(), ApiError> {
@@ -261,13 +276,25 @@ pub fn error_response(e: &ApiError, request_id: &str) -> Response<Body> {
     json_response(e.code.status(), &e.body(request_id))
 }
 
+/// A route's name, formatted only when a log line is written.
+struct RouteName(Option<Route>);
+
+impl std::fmt::Display for RouteName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(r) => f.write_str(&r.name()),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 fn finish(
     mut resp: Response<Body>,
     request_id: &str,
     method: &http::Method,
     path: &str,
-    route: &str,
-    principal: &str,
+    route: Option<Route>,
+    principal: api::LogId,
     started: Instant,
 ) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(request_id) {
@@ -277,7 +304,7 @@ fn finish(
         request_id = %request_id,
         method = %method,
         path = %path,
-        route = %route,
+        route = %RouteName(route),
         status = resp.status().as_u16(),
         latency_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
         principal = %principal,

@@ -1,7 +1,7 @@
 //! Job records: insertion together with its credit charge and idempotency entry, state
 //! changes, listing, deletion and retention. Each operation is one write transaction.
 
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable};
 
 use super::schema::{JobRecord, JobStatus, table};
 use super::{CreditChange, Error, Page, Result, Store, credits_in, get_in, put, update_in};
@@ -27,18 +27,18 @@ pub enum JobInserted {
     Existing(u128),
 }
 
+/// The live job an idempotency entry names, if the entry is younger than 24 hours.
 fn idempotent_job(
-    txn: &WriteTransaction,
+    keys: &impl ReadableTable<(u128, u128, u128), (u128, u64)>,
+    jobs: &impl ReadableTable<u128, &'static [u8]>,
     project: u128,
     key: (u128, u128),
     now_ms: u64,
 ) -> Result<Option<u128>> {
-    let t = txn.open_table(table::IDEMPOTENCY)?;
-    let found = t.get((project, key.0, key.1))?.map(|v| v.value());
+    let found = keys.get((project, key.0, key.1))?.map(|v| v.value());
     Ok(match found {
         Some((job, at)) if now_ms.saturating_sub(at) < IDEMPOTENCY_MS => {
-            let exists = txn.open_table(table::JOBS)?.get(job)?.is_some();
-            exists.then_some(job)
+            jobs.get(job)?.is_some().then_some(job)
         }
         _ => None,
     })
@@ -52,10 +52,14 @@ impl Store {
         key: (u128, u128),
         now_ms: u64,
     ) -> Result<Option<u128>> {
-        let txn = self.db.begin_write()?;
-        let out = idempotent_job(&txn, project, key, now_ms)?;
-        drop(txn);
-        Ok(out)
+        let txn = self.db.begin_read()?;
+        idempotent_job(
+            &txn.open_table(table::IDEMPOTENCY)?,
+            &txn.open_table(table::JOBS)?,
+            project,
+            key,
+            now_ms,
+        )
     }
 
     /// Stores a new queued job, its project index entry, its idempotency entry and its credit
@@ -63,7 +67,13 @@ impl Store {
     pub fn insert_job(&self, job: InsertJob, now_ms: u64) -> Result<JobInserted> {
         let txn = self.db.begin_write()?;
         if let Some(k) = job.idempotency
-            && let Some(existing) = idempotent_job(&txn, job.record.project, k, now_ms)?
+            && let Some(existing) = idempotent_job(
+                &txn.open_table(table::IDEMPOTENCY)?,
+                &txn.open_table(table::JOBS)?,
+                job.record.project,
+                k,
+                now_ms,
+            )?
         {
             return Ok(JobInserted::Existing(existing));
         }

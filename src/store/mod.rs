@@ -252,12 +252,21 @@ impl Store {
         now_ms: u64,
     ) -> Result<i64> {
         let txn = self.db.begin_write()?;
-        let outcome = credits_in(&txn, account, month, monthly_grant, change, now_ms);
-        // A due monthly grant is kept even when the debit is refused.
-        if matches!(outcome, Ok(_) | Err(Error::InsufficientCredits { .. })) {
-            txn.commit()?;
+        match credits_in(&txn, account, month, monthly_grant, change, now_ms) {
+            Ok((balance, wrote)) => {
+                // Most reads of the balance move nothing: no commit, no fsync.
+                if wrote {
+                    txn.commit()?;
+                }
+                Ok(balance)
+            }
+            Err(e @ Error::InsufficientCredits { .. }) => {
+                // A due monthly grant is kept even when the debit is refused.
+                txn.commit()?;
+                Err(e)
+            }
+            Err(e) => Err(e),
         }
-        outcome
     }
 
     /// Ledger entries of an account, newest first, strictly older than `before` when given.
@@ -545,8 +554,9 @@ impl Store {
     }
 }
 
-/// Credits inside a caller's write transaction (see `Store::apply_credits`). On
-/// `InsufficientCredits` only the due monthly grant has been written.
+/// Credits inside a caller's write transaction (see `Store::apply_credits`): the balance after
+/// and whether anything was written. On `InsufficientCredits` only the due monthly grant has
+/// been written.
 fn credits_in(
     txn: &WriteTransaction,
     account: u128,
@@ -554,7 +564,7 @@ fn credits_in(
     monthly_grant: Option<i64>,
     change: Option<CreditChange>,
     now_ms: u64,
-) -> Result<i64> {
+) -> Result<(i64, bool)> {
     let Some(mut acct): Option<AccountRecord> =
         get_in(&txn.open_table(table::ACCOUNTS)?, "accounts", account)?
     else {
@@ -601,7 +611,7 @@ fn credits_in(
     }
     match refused {
         Some(balance) => Err(Error::InsufficientCredits { balance }),
-        None => Ok(acct.credits),
+        None => Ok((acct.credits, !entries.is_empty())),
     }
 }
 

@@ -24,7 +24,6 @@ level = "warn"
 # request is admitted and the figure measures the full policy path, not 429 answers.
 [plans.default]
 requests_per_minute = 1000000
-calls_per_month = 1000000000
 TOML
 TOKEN=$($BIN admin bootstrap --json --config "$WORK/tonearm.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 # Server and load generator on separate cores, so that neither steals the other's CPU: the

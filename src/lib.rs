@@ -23,5 +23,6 @@ pub mod ids;
 pub mod jobs;
 pub mod policy;
 pub mod store;
+pub mod webhooks;
 
 pub use app::Server;

@@ -2,3 +2,4 @@
 //! Pure code; storage and the network are reached by the callers.
 
 pub mod sign;
+pub mod vault;

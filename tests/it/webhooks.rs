@@ -10,7 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::support::server::BIN;
+use serde_json::json;
+
+use crate::support::server::{BIN, TestServer};
 
 /// A receiver's view of a `whsec_` secret: the HMAC key is the base64 after the prefix.
 fn key_of(secret: &str) -> Vec<u8> {
@@ -94,4 +96,95 @@ fn cli_verify_accepts_both_header_styles_and_refuses_tampering_and_replays() {
     let bad = verify_cli(&secret, &old[1..], body);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("tolerance is 300 s"));
+}
+
+#[test]
+fn signing_secrets_are_per_project_shown_once_and_independent_of_keys() {
+    let s = TestServer::start();
+    let c = s.client();
+    let (_, key) = s.account_and_key(json!({"webhook_secret": true}));
+    let k = key["key"].as_str().unwrap();
+    let project = key["project_id"].as_str().unwrap();
+    // Minted beside the key, for the key's project.
+    let minted = &key["webhook_secret"];
+    assert!(minted["id"].as_str().unwrap().starts_with("whk_"));
+    assert_eq!(minted["project_id"], project);
+    assert_eq!(key_of(minted["secret"].as_str().unwrap()).len(), 32);
+
+    let (st, _, created) = c.post_json("/api/v1/webhook-secrets", k, &json!({"label": "rx v2"}));
+    assert_eq!(st, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(created["status"], "active");
+    let id = created["id"].as_str().unwrap();
+
+    // Listing never shows a value, through the API or the admin routes.
+    let (st, _, list) = c.get("/api/v1/webhook-secrets", k);
+    assert_eq!(st, 200);
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    assert!(!list.to_string().contains("whsec_"));
+    let admin_path = format!("/admin/v1/projects/{project}/webhook-secrets");
+    let (st, _, admin_list) = c.get(&admin_path, &s.token);
+    assert_eq!(st, 200);
+    assert_eq!(admin_list["data"], list["data"]);
+    // The master key is a private file; the database does not hold the value.
+    let mk = std::fs::metadata(s.data_dir().join("webhook-master.key")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mk.permissions()) & 0o777,
+        0o600
+    );
+    let db = std::fs::read(s.data_dir().join("tonearm.redb")).unwrap();
+    let raw = key_of(secret);
+    assert!(!db.windows(raw.len()).any(|w| w == raw.as_slice()));
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    // Revoking a secret leaves the key working; another project's key cannot see or revoke it.
+    let (_, other) = s.account_and_key(json!({}));
+    let ok = other["key"].as_str().unwrap();
+    assert_eq!(c.get("/api/v1/webhook-secrets", ok).2["data"], json!([]));
+    let path = format!("/api/v1/webhook-secrets/{id}");
+    assert_eq!(c.delete(&path, ok).0, 404);
+    let (st, _, revoked) = c.delete(&path, k);
+    assert_eq!(st, 200);
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(c.get("/api/v1/me", k).0, 200);
+    // Revoking the key leaves the secrets in place.
+    let key_id = key["id"].as_str().unwrap();
+    assert_eq!(
+        c.delete(&format!("/admin/v1/keys/{key_id}"), &s.token).0,
+        200
+    );
+    let (_, _, after) = c.get(&admin_path, &s.token);
+    assert_eq!(after["data"].as_array().unwrap().len(), 2);
+    assert_eq!(after["data"][0]["status"], "active");
+
+    // Admin create and revoke; the active limit; scope and unknown project.
+    let (st, _, a) = c.post_json(&admin_path, &s.token, &json!({"label": "ops"}));
+    assert_eq!(st, 201, "{a}");
+    assert!(a["secret"].as_str().unwrap().starts_with("whsec_"));
+    let a_id = a["id"].as_str().unwrap();
+    assert_eq!(c.delete(&format!("{admin_path}/{a_id}"), &s.token).0, 200);
+    let (_, limited) = s.account_and_key(json!({"scopes": ["analyze"]}));
+    let lk = limited["key"].as_str().unwrap();
+    assert_eq!(c.get("/api/v1/webhook-secrets", lk).0, 403);
+    assert_eq!(
+        c.get(
+            "/admin/v1/projects/proj_0000000000000000000000/webhook-secrets",
+            &s.token
+        )
+        .0,
+        404
+    );
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(
+            c.post_json(
+                "/api/v1/webhook-secrets",
+                ok,
+                &json!({"label": format!("s{i}")}),
+            )
+            .0,
+        );
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 201, 409]);
 }

@@ -1,5 +1,6 @@
-//! `tonearm webhooks`: offline tools for webhook receivers. `verify` checks a delivery's body
-//! (stdin) against its signature headers with a signing secret, as a receiver should.
+//! `tonearm webhooks`: `secrets` manages a project's signing secrets through the management API;
+//! `verify` checks a delivery's body (stdin) against its signature headers offline, as a receiver
+//! should.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -9,6 +10,8 @@ use crate::webhooks::sign::{self, Secret};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WebhooksCommand {
+    /// Manage a project's signing secrets through the management API.
+    Secrets(super::manage::WebhookSecretsArgs),
     /// Verify a delivery: body on stdin, headers as `--header "Name: value"` (exit 0 when valid).
     Verify(VerifyArgs),
 }
@@ -42,6 +45,7 @@ pub enum Error {
 
 pub fn run(cmd: WebhooksCommand) -> ExitCode {
     match cmd {
+        WebhooksCommand::Secrets(args) => super::manage::webhook_secrets(args),
         WebhooksCommand::Verify(args) => match verify(&args) {
             Ok(checked) => {
                 println!("valid ({})", checked.join(", "));

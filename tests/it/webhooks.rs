@@ -188,3 +188,49 @@ fn signing_secrets_are_per_project_shown_once_and_independent_of_keys() {
     }
     assert_eq!(statuses, [201, 201, 201, 201, 201, 409]);
 }
+
+#[test]
+fn cli_manages_signing_secrets() {
+    let s = TestServer::start();
+    let (_, key) = s.account_and_key(json!({}));
+    let project = key["project_id"].as_str().unwrap();
+    let out = s.cli(&[
+        "webhooks",
+        "secrets",
+        "create",
+        "--project",
+        project,
+        "--label",
+        "rx",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = created["secret"].as_str().unwrap();
+    assert_eq!(key_of(secret).len(), 32);
+    let id = created["id"].as_str().unwrap();
+    let list = s.cli(&["webhooks", "secrets", "list", "--project", project]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success() && text.contains(id) && text.contains("active"));
+    assert!(!text.contains(secret));
+    let out = s.cli(&[
+        "webhooks",
+        "secrets",
+        "revoke",
+        "--project",
+        project,
+        id,
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let revoked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(revoked["status"], "revoked");
+}

@@ -2,4 +2,5 @@
 //! Pure code; storage and the network are reached by the callers.
 
 pub mod sign;
+pub mod target;
 pub mod vault;

@@ -17,6 +17,7 @@ use crate::jobs::Jobs;
 use crate::policy::Policy;
 use crate::policy::month::month_index;
 use crate::store::Store;
+use crate::webhooks::vault::Vault;
 
 /// How often in-memory last-used times reach the database: at most one write per key per period.
 const LAST_USED_FLUSH: Duration = Duration::from_secs(60);
@@ -35,6 +36,8 @@ pub enum Error {
     Task(String),
     #[error(transparent)]
     Jobs(#[from] crate::jobs::Error),
+    #[error(transparent)]
+    Vault(#[from] crate::webhooks::vault::Error),
 }
 
 pub struct Server;
@@ -72,6 +75,7 @@ impl Server {
         })?;
         let server_cfg = config.server.clone();
         let jobs = Jobs::new(store.clone(), &config.storage.data_dir, &config)?;
+        let vault = Arc::new(Vault::open(&config.storage.data_dir)?);
         let keep_results = config.storage.keep_results;
         let state = Arc::new(State {
             config,
@@ -79,6 +83,7 @@ impl Server {
             credentials,
             policy,
             jobs: jobs.clone(),
+            vault,
         });
         let resumed = {
             let jobs = jobs.clone();

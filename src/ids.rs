@@ -117,6 +117,8 @@ id_type!(/// An analysis job.
     JobId, "job");
 id_type!(/// An entry of an account's credits ledger.
     LedgerEntryId, "led");
+id_type!(/// A webhook signing secret (the id, never the secret: it must not look like one).
+    WebhookSecretId, "whk");
 
 /// Milliseconds since the Unix epoch, UTC.
 pub fn now_ms() -> u64 {

@@ -10,7 +10,8 @@
 //! `app` is the composition root: it opens the store, loads the credential index, binds the
 //! listener and runs shutdown. `cli` parses the command line and calls into the rest. `engine`
 //! knows nothing of servers or databases, so `tonearm analyze` and the job workers call the same
-//! function.
+//! function. `webhooks` holds the signing secrets (sealed at rest), the signature formats and the
+//! outbound target policy.
 
 pub mod api;
 pub mod app;
@@ -23,5 +24,6 @@ pub mod ids;
 pub mod jobs;
 pub mod policy;
 pub mod store;
+pub mod webhooks;
 
 pub use app::Server;

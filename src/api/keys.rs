@@ -28,6 +28,9 @@ struct CreateKey {
     expires_in: Option<String>,
     /// An RFC 3339 time.
     expires_at: Option<String>,
+    /// Also mint a webhook signing secret for the key's project, returned once beside the key.
+    #[serde(default)]
+    webhook_secret: bool,
 }
 
 fn parse_key_id(s: &str) -> Result<u128, ApiError> {
@@ -140,6 +143,10 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     ctx.state.credentials.add_key(id, &record);
     let mut body = view::key(id, &record, None, now);
     body["key"] = new.value.into();
+    if req.webhook_secret {
+        body["webhook_secret"] =
+            super::webhooks::mint(&ctx.state, project, record.label.clone()).await?;
+    }
     Ok(json_response(StatusCode::CREATED, &body))
 }
 

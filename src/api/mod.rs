@@ -10,6 +10,7 @@ mod me;
 pub mod openapi;
 mod projects;
 mod tokens;
+mod webhooks;
 pub use accounts::policy_state as accounts_policy_state;
 pub use tokens::prepare as tokens_prepare;
 pub mod view;
@@ -35,6 +36,8 @@ pub struct State {
     pub credentials: Credentials,
     pub policy: crate::policy::Policy,
     pub jobs: Arc<crate::jobs::Jobs>,
+    /// Seals and opens webhook signing secrets.
+    pub vault: Arc<crate::webhooks::vault::Vault>,
 }
 
 impl State {
@@ -162,6 +165,12 @@ pub async fn handle(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<B
         Route::AccountLedger => credits::ledger(ctx).await,
         Route::AccountCreditsGrant => credits::grant(ctx, body).await,
         Route::AccountLedgerAdmin => credits::admin_ledger(ctx).await,
+        Route::WebhookSecretsList => webhooks::list_secrets(ctx, false).await,
+        Route::WebhookSecretsCreate => webhooks::create_secret(ctx, body, false).await,
+        Route::WebhookSecretRevoke => webhooks::revoke_secret(ctx, false).await,
+        Route::AdminWebhookSecretsList => webhooks::list_secrets(ctx, true).await,
+        Route::AdminWebhookSecretsCreate => webhooks::create_secret(ctx, body, true).await,
+        Route::AdminWebhookSecretRevoke => webhooks::revoke_secret(ctx, true).await,
     }
 }
 

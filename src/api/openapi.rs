@@ -107,9 +107,12 @@ pub fn spec() -> Value {
 
 fn responses(route: Route) -> Value {
     let ok = match route {
-        Route::AccountsCreate | Route::ProjectsCreate | Route::KeysCreate | Route::TokensCreate => {
-            "201"
-        }
+        Route::AccountsCreate
+        | Route::ProjectsCreate
+        | Route::KeysCreate
+        | Route::TokensCreate
+        | Route::WebhookSecretsCreate
+        | Route::AdminWebhookSecretsCreate => "201",
         _ => "200",
     };
     let mut r = json!({
@@ -129,7 +132,11 @@ fn query_params(route: Route) -> Vec<Value> {
         json!({"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the previous page"}),
     ];
     match route {
-        Route::AccountsList | Route::ProjectsList | Route::TokensList => page.to_vec(),
+        Route::AccountsList
+        | Route::ProjectsList
+        | Route::TokensList
+        | Route::WebhookSecretsList
+        | Route::AdminWebhookSecretsList => page.to_vec(),
         Route::KeysList => {
             let mut v = page.to_vec();
             v.push(json!({"name": "account", "in": "query", "schema": {"type": "string"}, "description": "only this account's keys"}));
@@ -159,10 +166,14 @@ fn request_body(route: Route) -> Option<Value> {
                 "scopes": {"type": "array", "items": {"type": "string", "enum": crate::auth::ScopeSet::all().names()}},
                 "expires_in": {"type": "string", "examples": ["30d"]},
                 "expires_at": {"type": "string", "format": "date-time"},
+                "webhook_secret": {"type": "boolean", "default": false, "description": "also mint a webhook signing secret for the project, returned once"},
             }),
             json!(["account_id", "label"]),
         ),
         Route::TokensCreate => s(json!({"label": {"type": "string"}}), json!(["label"])),
+        Route::WebhookSecretsCreate | Route::AdminWebhookSecretsCreate => {
+            s(json!({"label": {"type": "string"}}), json!(["label"]))
+        }
         _ => return None,
     })
 }

@@ -3,9 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::ids::{AccountId, KeyId, ProjectId, TokenId, rfc3339};
+use crate::ids::{AccountId, KeyId, ProjectId, TokenId, WebhookSecretId, rfc3339};
 use crate::store::Page;
-use crate::store::schema::{AccountRecord, KeyRecord, ProjectRecord, TokenRecord};
+use crate::store::schema::{
+    AccountRecord, KeyRecord, ProjectRecord, TokenRecord, WebhookSecretRecord,
+};
 
 fn time(ms: Option<u64>) -> Value {
     ms.map_or(Value::Null, |m| Value::String(rfc3339(m)))
@@ -87,5 +89,18 @@ pub fn list<T>(
         "data": page.items.iter().map(|(id, r)| render(*id, r)).collect::<Vec<_>>(),
         "has_more": page.next.is_some(),
         "next_cursor": page.next.map(cursor),
+    })
+}
+
+/// A signing secret's metadata; the value is added only in the creation response.
+pub fn webhook_secret(id: u128, w: &WebhookSecretRecord) -> Value {
+    json!({
+        "id": WebhookSecretId(id).to_string(),
+        "object": "webhook_secret",
+        "project_id": ProjectId(w.project).to_string(),
+        "label": w.label,
+        "status": if w.revoked_at_ms.is_some() { "revoked" } else { "active" },
+        "created_at": rfc3339(w.created_at_ms),
+        "revoked_at": time(w.revoked_at_ms),
     })
 }

@@ -144,6 +144,38 @@ enum TokensCommand {
     Revoke { token_id: String },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct WebhookSecretsArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    #[command(subcommand)]
+    command: WebhookSecretsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum WebhookSecretsCommand {
+    /// Create a signing secret for a project; its value is printed once.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        label: String,
+    },
+    /// List a project's signing secrets (never their values).
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    /// Revoke a signing secret; deliveries stop carrying its signature.
+    Revoke {
+        #[arg(long)]
+        project: String,
+        secret_id: String,
+    },
+}
+
+const WEBHOOK_SECRET_COLUMNS: &[&str] = &["id", "label", "status", "created_at", "revoked_at"];
+
 const ACCOUNT_COLUMNS: &[&str] = &[
     "id",
     "name",
@@ -400,6 +432,41 @@ pub fn tokens(args: TokensArgs) -> ExitCode {
                     )
                     .await?,
                     TOKEN_COLUMNS,
+                ),
+            })
+        },
+        json_out,
+    )
+}
+
+pub fn webhook_secrets(args: WebhookSecretsArgs) -> ExitCode {
+    let json_out = args.client.json;
+    execute(
+        &args.client,
+        |c| async move {
+            Ok(match args.command {
+                WebhookSecretsCommand::Create { project, label } => Output::Secret(
+                    c.call(
+                        Method::POST,
+                        &format!("/admin/v1/projects/{project}/webhook-secrets"),
+                        Some(json!({ "label": label })),
+                    )
+                    .await?,
+                    "secret",
+                ),
+                WebhookSecretsCommand::List { project } => Output::Many(
+                    c.list_all(&format!("/admin/v1/projects/{project}/webhook-secrets"))
+                        .await?,
+                    WEBHOOK_SECRET_COLUMNS,
+                ),
+                WebhookSecretsCommand::Revoke { project, secret_id } => Output::One(
+                    c.call(
+                        Method::DELETE,
+                        &format!("/admin/v1/projects/{project}/webhook-secrets/{secret_id}"),
+                        None,
+                    )
+                    .await?,
+                    WEBHOOK_SECRET_COLUMNS,
                 ),
             })
         },

@@ -13,6 +13,7 @@ pub mod config;
 pub mod health;
 pub mod manage;
 pub mod serve;
+pub mod webhooks;
 
 #[derive(Debug, Parser)]
 #[command(name = "tonearm", version, about = "Self-hosted audio-analysis API")]
@@ -43,6 +44,9 @@ pub enum Command {
     Keys(manage::KeysArgs),
     /// Manage management tokens through the management API.
     Tokens(manage::TokensArgs),
+    /// Webhook tools for receivers.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
 }
 
 /// `--config PATH`, shared by the commands that read the configuration.
@@ -65,6 +69,7 @@ pub fn run() -> ExitCode {
         Command::Projects(args) => manage::projects(args),
         Command::Keys(args) => manage::keys(args),
         Command::Tokens(args) => manage::tokens(args),
+        Command::Webhooks(cmd) => webhooks::run(cmd),
     }
 }
 

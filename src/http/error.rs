@@ -19,6 +19,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     KeyLimitReached,
+    SecretLimitReached,
     MissingApiKey,
     MissingManagementToken,
     MalformedAuthorization,
@@ -57,7 +58,7 @@ impl ErrorCode {
             }
             NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             QueueFull => StatusCode::SERVICE_UNAVAILABLE,
-            Conflict | KeyLimitReached => StatusCode::CONFLICT,
+            Conflict | KeyLimitReached | SecretLimitReached => StatusCode::CONFLICT,
             MissingApiKey
             | MissingManagementToken
             | MalformedAuthorization
@@ -90,6 +91,7 @@ impl ErrorCode {
             NotFound => "not_found",
             Conflict => "conflict",
             KeyLimitReached => "key_limit_reached",
+            SecretLimitReached => "secret_limit_reached",
             MissingApiKey => "missing_api_key",
             MissingManagementToken => "missing_management_token",
             MalformedAuthorization => "malformed_authorization",
@@ -117,7 +119,7 @@ impl ErrorCode {
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 32] = {
+    pub const ALL: [ErrorCode; 33] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -129,6 +131,7 @@ impl ErrorCode {
             NotFound,
             Conflict,
             KeyLimitReached,
+            SecretLimitReached,
             MissingApiKey,
             MissingManagementToken,
             MalformedAuthorization,

@@ -38,6 +38,12 @@ pub enum Route {
     JobGet,
     JobStream,
     JobDelete,
+    WebhookSecretsList,
+    WebhookSecretsCreate,
+    WebhookSecretRevoke,
+    AdminWebhookSecretsList,
+    AdminWebhookSecretsCreate,
+    AdminWebhookSecretRevoke,
 }
 
 /// Who may call a route.
@@ -61,7 +67,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 30] = [
+    pub const ALL: [Route; 36] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -92,6 +98,12 @@ impl Route {
         Route::JobGet,
         Route::JobStream,
         Route::JobDelete,
+        Route::WebhookSecretsList,
+        Route::WebhookSecretsCreate,
+        Route::WebhookSecretRevoke,
+        Route::AdminWebhookSecretsList,
+        Route::AdminWebhookSecretsCreate,
+        Route::AdminWebhookSecretRevoke,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -306,6 +318,48 @@ impl Route {
                 Management,
                 "Revoke a management token",
                 "tokens",
+            ),
+            Route::WebhookSecretsList => (
+                Method::GET,
+                "/api/v1/webhook-secrets",
+                ApiKey(Some(Scope::WebhooksManage)),
+                "The project's webhook signing secrets (never their values)",
+                "webhooks",
+            ),
+            Route::WebhookSecretsCreate => (
+                Method::POST,
+                "/api/v1/webhook-secrets",
+                ApiKey(Some(Scope::WebhooksManage)),
+                "Create a webhook signing secret; the value is returned once",
+                "webhooks",
+            ),
+            Route::WebhookSecretRevoke => (
+                Method::DELETE,
+                "/api/v1/webhook-secrets/{secret_id}",
+                ApiKey(Some(Scope::WebhooksManage)),
+                "Revoke a webhook signing secret (deliveries stop carrying its signature)",
+                "webhooks",
+            ),
+            Route::AdminWebhookSecretsList => (
+                Method::GET,
+                "/admin/v1/projects/{project_id}/webhook-secrets",
+                Management,
+                "A project's webhook signing secrets",
+                "webhooks",
+            ),
+            Route::AdminWebhookSecretsCreate => (
+                Method::POST,
+                "/admin/v1/projects/{project_id}/webhook-secrets",
+                Management,
+                "Create a webhook signing secret for a project; the value is returned once",
+                "webhooks",
+            ),
+            Route::AdminWebhookSecretRevoke => (
+                Method::DELETE,
+                "/admin/v1/projects/{project_id}/webhook-secrets/{secret_id}",
+                Management,
+                "Revoke a project's webhook signing secret",
+                "webhooks",
             ),
         };
         RouteSpec {

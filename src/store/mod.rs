@@ -5,6 +5,7 @@
 pub mod codec;
 mod jobs;
 pub mod schema;
+mod webhooks;
 
 pub use jobs::{InsertJob, JobInserted};
 
@@ -119,6 +120,8 @@ impl Store {
             txn.open_table(table::JOBS)?;
             txn.open_table(table::JOBS_BY_PROJECT)?;
             txn.open_table(table::IDEMPOTENCY)?;
+            txn.open_table(table::WEBHOOK_SECRETS)?;
+            txn.open_table(table::WEBHOOK_SECRETS_BY_PROJECT)?;
         }
         txn.commit()?;
         Ok(())
@@ -182,6 +185,9 @@ impl Store {
                 t.remove(*p)?;
                 idx.remove((id, *p))?;
             }
+        }
+        for p in &projects {
+            webhooks::delete_project_secrets_in(&txn, *p)?;
         }
         let keys = index_ids(&txn, table::KEYS_BY_ACCOUNT, id)?;
         {
@@ -353,6 +359,7 @@ impl Store {
         txn.open_table(table::PROJECTS)?.remove(id)?;
         txn.open_table(table::PROJECTS_BY_ACCOUNT)?
             .remove((project.account, id))?;
+        webhooks::delete_project_secrets_in(&txn, id)?;
         let mut deleted = Vec::new();
         for k in index_ids(&txn, table::KEYS_BY_ACCOUNT, project.account)? {
             let key: Option<KeyRecord> = get_in(&txn.open_table(table::KEYS)?, "keys", k)?;

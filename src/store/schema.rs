@@ -37,6 +37,12 @@ pub mod table {
     /// (project id, SHA-256 of the Idempotency-Key as two halves) → (job id, created ms).
     pub const IDEMPOTENCY: TableDefinition<(u128, u128, u128), (u128, u64)> =
         TableDefinition::new("idempotency");
+    /// WebhookSecretRecord by secret id.
+    pub const WEBHOOK_SECRETS: TableDefinition<u128, &[u8]> =
+        TableDefinition::new("webhook_secrets");
+    /// (project id, secret id): a project's signing secrets, in creation order.
+    pub const WEBHOOK_SECRETS_BY_PROJECT: TableDefinition<(u128, u128), ()> =
+        TableDefinition::new("webhook_secrets_by_project");
 }
 
 /// Layout version of the database as a whole, for migrations that move keys between tables.
@@ -180,6 +186,20 @@ impl Record for TokenRecord {
     const VERSION: u8 = 1;
 }
 
+/// A project's webhook signing secret, sealed with the server's master key (webhooks::vault).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookSecretRecord {
+    pub project: u128,
+    pub label: String,
+    pub created_at_ms: u64,
+    pub revoked_at_ms: Option<u64>,
+    /// nonce ‖ ciphertext ‖ tag.
+    pub sealed: Vec<u8>,
+}
+impl Record for WebhookSecretRecord {
+    const VERSION: u8 = 1;
+}
+
 #[cfg(test)]
 mod tests {
     //! Golden bytes pin the on-disk format: a change here needs a VERSION bump and a migration.
@@ -276,6 +296,23 @@ mod tests {
             [1, 1, 5, b'g', b'r', b'a', b'n', b't', 10, 10, 0, 1, 1, b'x']
         );
         assert_eq!(decode::<LedgerRecord>("ledger", &b).unwrap(), r);
+    }
+
+    #[test]
+    fn webhook_secret_record_golden_bytes() {
+        let r = WebhookSecretRecord {
+            project: 2,
+            label: "rx".into(),
+            created_at_ms: 3,
+            revoked_at_ms: Some(4),
+            sealed: vec![9, 8],
+        };
+        let b = encode(&r).unwrap();
+        assert_eq!(b, [1, 2, 2, b'r', b'x', 3, 1, 4, 2, 9, 8]);
+        assert_eq!(
+            decode::<WebhookSecretRecord>("webhook_secrets", &b).unwrap(),
+            r
+        );
     }
 
     #[test]

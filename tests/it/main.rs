@@ -19,4 +19,6 @@ mod cli;
 mod limits;
 // OpenAPI document against the live router.
 mod openapi;
+// Webhook secrets, signatures and deliveries.
 mod support;
+mod webhooks;

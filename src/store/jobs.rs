@@ -154,19 +154,23 @@ impl Store {
         Ok(Some(rec))
     }
 
-    /// Queued and running jobs in creation order: the work to resume after a restart.
-    pub fn unfinished_jobs(&self) -> Result<Vec<(u128, JobRecord)>> {
+    /// Every job, in creation order, through `pick`: the one full scan the start-up recovery
+    /// and the retention sweep share.
+    fn scan_jobs<T>(&self, mut pick: impl FnMut(u128, JobRecord) -> Option<T>) -> Result<Vec<T>> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(table::JOBS)?;
         let mut out = Vec::new();
         for entry in t.iter()? {
             let (k, v) = entry?;
             let rec: JobRecord = super::codec::decode("jobs", v.value())?;
-            if !rec.status.is_finished() {
-                out.push((k.value(), rec));
-            }
+            out.extend(pick(k.value(), rec));
         }
         Ok(out)
+    }
+
+    /// Queued and running jobs in creation order: the work to resume after a restart.
+    pub fn unfinished_jobs(&self) -> Result<Vec<(u128, JobRecord)>> {
+        self.scan_jobs(|id, rec| (!rec.status.is_finished()).then_some((id, rec)))
     }
 
     /// A project's jobs, newest first, strictly older than `before`, optionally of one status.
@@ -214,35 +218,18 @@ impl Store {
         Ok(rec)
     }
 
-    /// Finished jobs that ended before `cutoff_ms` (retention), with their upload names.
+    /// Ids of finished jobs that ended before `cutoff_ms` (retention).
     pub fn expired_jobs(&self, cutoff_ms: u64) -> Result<Vec<u128>> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(table::JOBS)?;
-        let mut out = Vec::new();
-        for entry in t.iter()? {
-            let (k, v) = entry?;
-            let rec: JobRecord = super::codec::decode("jobs", v.value())?;
-            if rec.status.is_finished() && rec.finished_at_ms.is_some_and(|f| f < cutoff_ms) {
-                out.push(k.value());
-            }
-        }
-        Ok(out)
+        self.scan_jobs(|id, rec| {
+            (rec.status.is_finished() && rec.finished_at_ms.is_some_and(|f| f < cutoff_ms))
+                .then_some(id)
+        })
     }
 
     /// Upload file names still needed: those of queued and running jobs, and of finished jobs
     /// whose upload is kept.
     pub fn referenced_uploads(&self) -> Result<Vec<String>> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(table::JOBS)?;
-        let mut out = Vec::new();
-        for entry in t.iter()? {
-            let (_, v) = entry?;
-            let rec: JobRecord = super::codec::decode("jobs", v.value())?;
-            if let Some(u) = rec.upload {
-                out.push(u);
-            }
-        }
-        Ok(out)
+        self.scan_jobs(|_, rec| rec.upload)
     }
 
     /// Forgets Idempotency-Keys older than 24 hours.

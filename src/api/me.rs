@@ -2,25 +2,43 @@
 //! the endpoint clients poll to check a key, so it is rendered from typed structs (no
 //! intermediate JSON tree) and touches no disk.
 
+use std::fmt::Display;
+use std::time::{Duration, UNIX_EPOCH};
+
 use http::{Response, StatusCode};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::Ctx;
 use crate::http::body::{Body, json_response};
 use crate::http::error::ApiError;
-use crate::ids::rfc3339;
+
+/// Written straight into the response through its `Display`, without an intermediate `String`.
+struct Shown<T: Display>(T);
+
+impl<T: Display> Serialize for Shown<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// RFC 3339, UTC, whole seconds (as `ids::rfc3339`).
+fn timestamp(ms: u64) -> Shown<humantime::Rfc3339Timestamp> {
+    Shown(humantime::format_rfc3339_seconds(
+        UNIX_EPOCH + Duration::from_millis(ms),
+    ))
+}
 
 #[derive(Serialize)]
-struct Me {
-    id: String,
+struct Me<'a> {
+    id: Shown<crate::ids::KeyId>,
     object: &'static str,
-    label: String,
-    account_id: String,
-    project_id: String,
-    scopes: Vec<String>,
-    created_at: String,
-    last_used_at: Option<String>,
-    expires_at: Option<String>,
+    label: &'a str,
+    account_id: Shown<crate::ids::AccountId>,
+    project_id: Shown<crate::ids::ProjectId>,
+    scopes: Vec<&'static str>,
+    created_at: Shown<humantime::Rfc3339Timestamp>,
+    last_used_at: Option<Shown<humantime::Rfc3339Timestamp>>,
+    expires_at: Option<Shown<humantime::Rfc3339Timestamp>>,
     rate_limits: Option<RateLimits>,
 }
 
@@ -41,15 +59,15 @@ struct Window {
 pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let k = ctx.key()?;
     let body = Me {
-        id: k.id.to_string(),
+        id: Shown(k.id),
         object: "api_key",
-        label: k.label.clone(),
-        account_id: k.account.to_string(),
-        project_id: k.project.to_string(),
-        scopes: k.scopes.names(),
-        created_at: rfc3339(k.created_at_ms),
-        last_used_at: k.last_used_ms().map(rfc3339),
-        expires_at: k.expires_at_ms.map(rfc3339),
+        label: &k.label,
+        account_id: Shown(k.account),
+        project_id: Shown(k.project),
+        scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
+        created_at: timestamp(k.created_at_ms),
+        last_used_at: k.last_used_ms().map(timestamp),
+        expires_at: k.expires_at_ms.map(timestamp),
         rate_limits: ctx.usage.map(|u| RateLimits {
             minute: Window {
                 limit: u.minute.limit,

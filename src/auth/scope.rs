@@ -74,11 +74,12 @@ impl ScopeSet {
     }
 
     pub fn names(self) -> Vec<String> {
-        Scope::ALL
-            .into_iter()
-            .filter(|s| self.contains(*s))
-            .map(|s| s.as_str().to_string())
-            .collect()
+        self.iter().map(|s| s.as_str().to_string()).collect()
+    }
+
+    /// The scopes in the set, in the documented order.
+    pub fn iter(self) -> impl Iterator<Item = Scope> {
+        Scope::ALL.into_iter().filter(move |s| self.contains(*s))
     }
 }
 

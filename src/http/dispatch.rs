@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{HeaderValue, Request, Response, header};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::{HeaderName, HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
 
 use super::body::{Body, json_response};
@@ -13,10 +16,20 @@ use super::listener::PeerAddr;
 use super::route::{Access, Resolution, Route, resolve};
 use crate::api::{self, Ctx, Principal, State};
 use crate::auth::Scope;
-use crate::ids::{now_ms, random_base62};
+use crate::ids::{base62_fixed, now_ms, random_bytes};
 use crate::policy::{Denied, Usage};
 
-pub const REQUEST_ID: &str = "x-request-id";
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+// Header names as constants: inserting by `&str` would validate and copy the name on every
+// response.
+const LIMIT_MINUTE: HeaderName = HeaderName::from_static("x-ratelimit-limit-minute");
+const REMAINING_MINUTE: HeaderName = HeaderName::from_static("x-ratelimit-remaining-minute");
+const RESET_MINUTE: HeaderName = HeaderName::from_static("x-ratelimit-reset-minute");
+const LIMIT_MONTH: HeaderName = HeaderName::from_static("x-ratelimit-limit-month");
+const REMAINING_MONTH: HeaderName = HeaderName::from_static("x-ratelimit-remaining-month");
+const RESET_MONTH: HeaderName = HeaderName::from_static("x-ratelimit-reset-month");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
@@ -228,33 +241,22 @@ fn retry_after_s(u: &Usage, now_ms: u64) -> u64 {
 /// `RateLimit-Policy` / `RateLimit` fields.
 fn rate_limit_headers(h: &mut http::HeaderMap, u: &Usage, now_ms: u64) {
     let minute_reset_s = u.minute.reset_ms.div_ceil(1000);
-    h.insert(
-        "x-ratelimit-limit-minute",
-        HeaderValue::from(u.minute.limit),
-    );
-    h.insert(
-        "x-ratelimit-remaining-minute",
-        HeaderValue::from(u.minute.remaining),
-    );
-    h.insert(
-        "x-ratelimit-reset-minute",
-        HeaderValue::from(minute_reset_s),
-    );
+    h.reserve(9);
+    h.insert(LIMIT_MINUTE, HeaderValue::from(u.minute.limit));
+    h.insert(REMAINING_MINUTE, HeaderValue::from(u.minute.remaining));
+    h.insert(RESET_MINUTE, HeaderValue::from(minute_reset_s));
     let minute_t = u.minute.reset_ms.saturating_sub(now_ms).div_ceil(1000);
     let mut policy = format!("\"minute\";q={};w=60", u.minute.limit);
     let mut current = format!("\"minute\";r={};t={minute_t}", u.minute.remaining);
     if let Some(m) = u.month {
-        h.insert("x-ratelimit-limit-month", HeaderValue::from(m.limit));
-        h.insert(
-            "x-ratelimit-remaining-month",
-            HeaderValue::from(m.remaining),
-        );
-        h.insert("x-ratelimit-reset-month", HeaderValue::from(m.reset_s));
+        h.insert(LIMIT_MONTH, HeaderValue::from(m.limit));
+        h.insert(REMAINING_MONTH, HeaderValue::from(m.remaining));
+        h.insert(RESET_MONTH, HeaderValue::from(m.reset_s));
         let month_t = m.reset_s.saturating_sub(now_ms / 1000);
         policy.push_str(&format!(", \"month\";q={};w=2592000", m.limit));
         current.push_str(&format!(", \"month\";r={};t={month_t}", m.remaining));
     }
-    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", current)] {
+    for (name, value) in [(RATELIMIT_POLICY, policy), (RATELIMIT, current)] {
         if let Ok(v) = HeaderValue::from_str(&value) {
             h.insert(name, v);
         }
@@ -324,8 +326,20 @@ fn request_id(headers: &http::HeaderMap) -> String {
             return v.to_string();
         }
     }
-    match random_base62(22) {
-        Ok(r) => format!("req_{r}"),
-        Err(_) => format!("req_{}", now_ms()),
-    }
+    format!("req_{}", base62_fixed(next_request_number(), 22))
+}
+
+/// Request ids need to be unique, not secret: a random 64-bit prefix drawn once per process
+/// (so ids do not repeat across restarts) and a counter, instead of a CSPRNG call per request.
+fn next_request_number() -> u128 {
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut b = [0u8; 8];
+        match random_bytes(&mut b) {
+            Ok(()) => u64::from_le_bytes(b),
+            Err(_) => now_ms(),
+        }
+    });
+    (u128::from(prefix) << 64) | u128::from(COUNTER.fetch_add(1, Ordering::Relaxed))
 }

@@ -393,14 +393,14 @@ pub enum Resolution {
 pub fn resolve(method: &Method, path: &str) -> Resolution {
     let segments: Vec<&str> = path.split('/').collect();
     let mut allowed = Vec::new();
-    for route in Route::ALL {
+    for (route, template) in templates() {
         let spec = route.spec();
-        let Some(params) = match_template(spec.path, &segments) else {
+        let Some(params) = match_template(template, &segments) else {
             continue;
         };
         // HEAD is served as GET without a body by hyper's callers; accept it where GET is.
         if spec.method == *method || (*method == Method::HEAD && spec.method == Method::GET) {
-            return Resolution::Found(route, params);
+            return Resolution::Found(*route, params);
         }
         allowed.push(spec.method);
     }
@@ -411,23 +411,41 @@ pub fn resolve(method: &Method, path: &str) -> Resolution {
     }
 }
 
-fn match_template(template: &str, segments: &[&str]) -> Option<Vec<String>> {
-    let parts: Vec<&str> = template.split('/').collect();
+/// Every route's path template split into segments, once per process rather than per request.
+fn templates() -> &'static [(Route, Vec<&'static str>)] {
+    static TEMPLATES: std::sync::OnceLock<Vec<(Route, Vec<&'static str>)>> =
+        std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        Route::ALL
+            .into_iter()
+            .map(|r| (r, r.spec().path.split('/').collect()))
+            .collect()
+    })
+}
+
+fn match_template(parts: &[&str], segments: &[&str]) -> Option<Vec<String>> {
     if parts.len() != segments.len() {
         return None;
     }
-    let mut params = Vec::new();
-    for (t, s) in parts.iter().zip(segments) {
+    // Compare first, so that a template that does not match allocates nothing.
+    let matches = parts.iter().zip(segments).all(|(t, s)| {
         if t.starts_with('{') {
-            if s.is_empty() {
-                return None;
-            }
-            params.push((*s).to_string());
-        } else if t != s {
-            return None;
+            !s.is_empty()
+        } else {
+            t == s
         }
+    });
+    if !matches {
+        return None;
     }
-    Some(params)
+    Some(
+        parts
+            .iter()
+            .zip(segments)
+            .filter(|(t, _)| t.starts_with('{'))
+            .map(|(_, s)| (*s).to_string())
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::jobs::Jobs;
 use crate::policy::Policy;
 use crate::policy::month::month_index;
 use crate::store::Store;
+use crate::webhooks::deliver::Deliveries;
 use crate::webhooks::vault::Vault;
 
 /// How often in-memory last-used times reach the database: at most one write per key per period.
@@ -38,6 +39,8 @@ pub enum Error {
     Jobs(#[from] crate::jobs::Error),
     #[error(transparent)]
     Vault(#[from] crate::webhooks::vault::Error),
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks::deliver::Error),
 }
 
 pub struct Server;
@@ -74,8 +77,14 @@ impl Server {
             source: e,
         })?;
         let server_cfg = config.server.clone();
-        let jobs = Jobs::new(store.clone(), &config.storage.data_dir, &config)?;
         let vault = Arc::new(Vault::open(&config.storage.data_dir)?);
+        let deliveries = Deliveries::new(store.clone(), vault.clone(), &config.webhooks)?;
+        let jobs = Jobs::new(
+            store.clone(),
+            &config.storage.data_dir,
+            &config,
+            deliveries.clone(),
+        )?;
         let keep_results = config.storage.keep_results;
         let state = Arc::new(State {
             config,
@@ -84,6 +93,7 @@ impl Server {
             policy,
             jobs: jobs.clone(),
             vault,
+            deliveries: deliveries.clone(),
         });
         let resumed = {
             let jobs = jobs.clone();
@@ -115,6 +125,7 @@ impl Server {
         });
         let flusher = tokio::spawn(flush_periodically(state.clone(), shutdown_rx.clone()));
         jobs.start_workers(shutdown_rx.clone());
+        deliveries.start(shutdown_rx.clone()).await?;
         tokio::spawn(sweep_periodically(
             jobs.clone(),
             keep_results,

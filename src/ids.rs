@@ -119,6 +119,10 @@ id_type!(/// An entry of an account's credits ledger.
     LedgerEntryId, "led");
 id_type!(/// A webhook signing secret (the id, never the secret: it must not look like one).
     WebhookSecretId, "whk");
+id_type!(/// An event sent to webhooks; its id is the `webhook-id` of every attempt.
+    EventId, "evt");
+id_type!(/// One event's delivery to one URL, with its attempts.
+    DeliveryId, "dlv");
 
 /// Milliseconds since the Unix epoch, UTC.
 pub fn now_ms() -> u64 {

@@ -63,7 +63,7 @@ fn idempotency_key(ctx: &Ctx) -> Result<Option<(u128, u128)>, ApiError> {
     Ok(Some((to_u128(hi), to_u128(lo))))
 }
 
-fn accepted(id: u128, replayed: bool) -> Response<Body> {
+fn accepted(id: u128, replayed: bool, webhook: bool) -> Response<Body> {
     let job = JobId(id).to_string();
     let mut r = json_response(
         StatusCode::ACCEPTED,
@@ -73,7 +73,7 @@ fn accepted(id: u128, replayed: bool) -> Response<Body> {
             "status": "queued",
             "stream_url": format!("/api/v1/jobs/{job}/stream"),
             "poll_url": format!("/api/v1/jobs/{job}"),
-            "webhook_delivery": "none",
+            "webhook_delivery": if webhook { "scheduled" } else { "none" },
         }),
     );
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{job}")) {
@@ -129,7 +129,7 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             .db(move |s| s.job_for_idempotency_key(project, k, now))
             .await?
     {
-        return Ok(accepted(existing, true));
+        return replay(&ctx, existing).await;
     }
     let grant = monthly_grant(&ctx, account);
     if let Some(g) = grant {
@@ -165,11 +165,10 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             "the file is not audio in a format tonearm reads (WAV, AIFF, FLAC, MP3, Ogg Vorbis/Opus, AAC/ALAC in MP4)",
         ));
     };
-    if up.fields.get("webhook_url").is_some_and(|u| !u.is_empty()) {
-        return Err(ApiError::invalid(
-            "webhook delivery is not available on this server; follow the job with poll_url or stream_url",
-        ));
-    }
+    let webhook_url = match up.fields.get("webhook_url").map(|u| u.trim()) {
+        Some(u) if !u.is_empty() => Some(check_webhook_url(&ctx, project, u).await?),
+        _ => None,
+    };
     let filename = up
         .fields
         .get("filename")
@@ -208,6 +207,7 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         error_message: None,
         credit_charged: false,
         attempts: 0,
+        webhook_url: webhook_url.clone(),
     };
     let insert = InsertJob {
         id,
@@ -219,17 +219,51 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     match ctx.state.db(move |s| s.insert_job(insert, now)).await {
         Ok(JobInserted::New) => {
             jobs.enqueue(id, slot);
-            Ok(accepted(id, false))
+            Ok(accepted(id, false, webhook_url.is_some()))
         }
         Ok(JobInserted::Existing(other)) => {
             let _ = tokio::fs::remove_file(&stored_path).await;
-            Ok(accepted(other, true))
+            replay(&ctx, other).await
         }
         Err(e) => {
             let _ = tokio::fs::remove_file(&stored_path).await;
             Err(e)
         }
     }
+}
+
+/// The answer to a repeated Idempotency-Key: the original job, as first accepted.
+async fn replay(ctx: &Ctx, id: u128) -> Result<Response<Body>, ApiError> {
+    let original = ctx.state.db(move |s| s.get_job(id)).await?;
+    let webhook = original.is_some_and(|j| j.webhook_url.is_some());
+    Ok(accepted(id, true, webhook))
+}
+
+/// A submitted `webhook_url`: well-formed, resolving only to allowed addresses, and the project
+/// has a signing secret to sign its deliveries with.
+async fn check_webhook_url(ctx: &Ctx, project: u128, url: &str) -> Result<String, ApiError> {
+    use crate::webhooks::deliver::UrlRefused;
+    match ctx.state.deliveries.check_url(url).await {
+        Ok(_) => {}
+        Err(UrlRefused::Invalid(m)) => return Err(ApiError::new(ErrorCode::InvalidWebhookUrl, m)),
+        Err(UrlRefused::Target(m)) => {
+            return Err(ApiError::new(
+                ErrorCode::WebhookTargetRefused,
+                format!("the webhook_url is not an allowed target: {m}"),
+            ));
+        }
+    }
+    let secrets = ctx
+        .state
+        .db(move |s| s.active_webhook_secrets(project))
+        .await?;
+    if secrets.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::WebhookSecretRequired,
+            "the project has no webhook signing secret to sign deliveries with; create one with POST /api/v1/webhook-secrets",
+        ));
+    }
+    Ok(url.to_string())
 }
 
 /// The job if it belongs to the caller's project; 404 otherwise, alike for unknown ids.
@@ -259,6 +293,7 @@ fn job_view(id: u128, r: &JobRecord, live: Option<&Live>) -> Value {
         "created_at": rfc3339(r.created_at_ms),
         "started_at": time(r.started_at_ms),
         "finished_at": time(r.finished_at_ms),
+        "webhook_url": r.webhook_url,
         "file": {
             "filename": r.filename,
             "format": r.format,

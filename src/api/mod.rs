@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod credits;
+mod deliveries;
 mod health;
 mod jobs;
 mod keys;
@@ -38,6 +39,7 @@ pub struct State {
     pub jobs: Arc<crate::jobs::Jobs>,
     /// Seals and opens webhook signing secrets.
     pub vault: Arc<crate::webhooks::vault::Vault>,
+    pub deliveries: Arc<crate::webhooks::deliver::Deliveries>,
 }
 
 impl State {
@@ -181,6 +183,9 @@ async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Respons
         Route::AdminWebhookSecretsList => webhooks::list_secrets(ctx, true).await,
         Route::AdminWebhookSecretsCreate => webhooks::create_secret(ctx, body, true).await,
         Route::AdminWebhookSecretRevoke => webhooks::revoke_secret(ctx, true).await,
+        Route::DeliveriesList => deliveries::list(ctx).await,
+        Route::DeliveryGet => deliveries::get(ctx).await,
+        Route::DeliveryRedeliver => deliveries::redeliver(ctx).await,
     }
 }
 

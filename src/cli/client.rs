@@ -8,8 +8,6 @@ use http::{Method, Request, header};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
 
 /// Where the server is and how to authenticate; from flags or the environment.
@@ -42,10 +40,8 @@ pub enum Error {
     Url(String),
     #[error("cannot reach {url}: {message}")]
     Connect { url: String, message: String },
-    #[error("cannot read CA file {path}: {message}")]
-    Ca { path: String, message: String },
-    #[error("TLS setup: {0}")]
-    Tls(#[from] rustls::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::http::outbound::TlsError),
     #[error("the server answered {status} with a body that is not JSON")]
     NotJson { status: u16 },
     #[error("{code}: {message} (request id {request_id})")]
@@ -88,24 +84,7 @@ impl ApiClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::Url(url.to_string()));
         }
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = ca_file {
-            let ca_err = |m: String| Error::Ca {
-                path: path.display().to_string(),
-                message: m,
-            };
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_err(e.to_string()))? {
-                let cert = cert.map_err(|e| ca_err(e.to_string()))?;
-                roots.add(cert).map_err(|e| ca_err(e.to_string()))?;
-            }
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let tls = crate::http::outbound::client_config(ca_file)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()

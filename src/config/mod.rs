@@ -11,6 +11,8 @@ use std::time::Duration;
 
 pub use raw::{Quota, RawConfig, RawPlan};
 
+use crate::webhooks::target::TargetPolicy;
+
 /// The configuration as the server uses it: every value parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -18,6 +20,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub analysis: AnalysisConfig,
     pub log: LogConfig,
+    pub webhooks: WebhooksConfig,
     /// Plans by name; always holds `default`.
     pub plans: BTreeMap<String, Plan>,
     /// The validated file as written plus defaults, for `tonearm config print`.
@@ -61,6 +64,21 @@ pub struct AnalysisConfig {
     /// Accepted jobs not yet finished (queued plus running); beyond it submissions get 503.
     pub max_queued: usize,
     pub max_duration: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhooksConfig {
+    /// Delay before each attempt, counted from the event (first entry) or from the previous
+    /// failed attempt; one entry per attempt.
+    pub retry_schedule: Vec<Duration>,
+    pub targets: TargetPolicy,
+    /// PEM file of extra CA certificates trusted for https receivers.
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    /// Whole attempt: connect, send, response head and up to 4 KiB of body.
+    pub timeout: Duration,
+    pub max_in_flight: usize,
+    pub max_in_flight_per_host: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +320,7 @@ impl Config {
                 )
             })?);
         }
+        let webhooks = v.webhooks(&raw.webhooks)?;
         let plans = v.plans(&raw.plans)?;
         let mut raw = raw;
         raw.plans = plans.iter().map(|(n, p)| (n.clone(), p.to_raw())).collect();
@@ -328,6 +347,7 @@ impl Config {
                 level: raw.log.level.clone(),
                 format,
             },
+            webhooks,
             plans,
             raw,
         })
@@ -394,6 +414,69 @@ impl Validator<'_> {
                 key,
                 format!("{value:?} is not a duration such as \"30s\" or \"5m\" ({e})"),
             )
+        })
+    }
+
+    fn webhooks(&self, w: &raw::RawWebhooks) -> Result<WebhooksConfig, Error> {
+        const T: &str = "webhooks";
+        if w.retry_schedule.is_empty() || w.retry_schedule.len() > 50 {
+            return Err(self.invalid(
+                T,
+                "retry_schedule",
+                "needs 1 to 50 entries, one per attempt".into(),
+            ));
+        }
+        let mut retry_schedule = Vec::new();
+        for d in &w.retry_schedule {
+            let d = self.duration(T, "retry_schedule", d)?;
+            if d > Duration::from_secs(7 * 86_400) {
+                return Err(self.invalid(
+                    T,
+                    "retry_schedule",
+                    "an entry longer than 7 days is not a retry".into(),
+                ));
+            }
+            retry_schedule.push(d);
+        }
+        let nets = |key: &str, list: &[String]| -> Result<Vec<ipnet::IpNet>, Error> {
+            list.iter()
+                .map(|n| {
+                    parse_net(n).ok_or_else(|| {
+                        self.invalid(T, key, format!("{n:?} is not an IP address or CIDR range"))
+                    })
+                })
+                .collect()
+        };
+        let connect_timeout = self.duration(T, "connect_timeout", &w.connect_timeout)?;
+        let timeout = self.duration(T, "timeout", &w.timeout)?;
+        for (key, d) in [("connect_timeout", connect_timeout), ("timeout", timeout)] {
+            if d.is_zero() || d > Duration::from_secs(300) {
+                return Err(self.invalid(T, key, "must be between 1ms and 300s".into()));
+            }
+        }
+        if let Some(f) = &w.ca_file
+            && f.trim().is_empty()
+        {
+            return Err(self.invalid(T, "ca_file", "must not be empty when set".into()));
+        }
+        Ok(WebhooksConfig {
+            retry_schedule,
+            targets: TargetPolicy {
+                allow_private: w.allow_private,
+                allow_cidrs: nets("allow_cidrs", &w.allow_cidrs)?,
+                deny_cidrs: nets("deny_cidrs", &w.deny_cidrs)?,
+            },
+            ca_file: w.ca_file.as_ref().map(PathBuf::from),
+            connect_timeout,
+            timeout,
+            max_in_flight: self.range(T, "max_in_flight", w.max_in_flight, 1, 10_000)? as usize,
+            max_in_flight_per_host: self.range(
+                T,
+                "max_in_flight_per_host",
+                w.max_in_flight_per_host,
+                1,
+                10_000,
+            )? as usize,
         })
     }
 

@@ -13,7 +13,41 @@ pub struct RawConfig {
     pub storage: RawStorage,
     pub analysis: RawAnalysis,
     pub log: RawLog,
+    pub webhooks: RawWebhooks,
     pub plans: BTreeMap<String, RawPlan>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawWebhooks {
+    pub retry_schedule: Vec<String>,
+    pub allow_private: bool,
+    pub allow_cidrs: Vec<String>,
+    pub deny_cidrs: Vec<String>,
+    pub ca_file: Option<String>,
+    pub connect_timeout: String,
+    pub timeout: String,
+    pub max_in_flight: u64,
+    pub max_in_flight_per_host: u64,
+}
+
+impl Default for RawWebhooks {
+    fn default() -> Self {
+        RawWebhooks {
+            retry_schedule: ["0s", "5s", "5m", "30m", "2h", "5h", "10h", "10h"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            allow_private: true,
+            allow_cidrs: Vec::new(),
+            deny_cidrs: Vec::new(),
+            ca_file: None,
+            connect_timeout: "5s".into(),
+            timeout: "15s".into(),
+            max_in_flight: 64,
+            max_in_flight_per_host: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

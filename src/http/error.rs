@@ -40,6 +40,9 @@ pub enum ErrorCode {
     MalformedMultipart,
     MissingFile,
     NotAudio,
+    InvalidWebhookUrl,
+    WebhookTargetRefused,
+    WebhookSecretRequired,
     QueueFull,
     NotReady,
     Internal,
@@ -53,9 +56,13 @@ impl ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            InvalidJson | InvalidRequest | MalformedMultipart | MissingFile => {
-                StatusCode::BAD_REQUEST
-            }
+            InvalidJson
+            | InvalidRequest
+            | MalformedMultipart
+            | MissingFile
+            | InvalidWebhookUrl
+            | WebhookTargetRefused
+            | WebhookSecretRequired => StatusCode::BAD_REQUEST,
             NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             QueueFull => StatusCode::SERVICE_UNAVAILABLE,
             Conflict | KeyLimitReached | SecretLimitReached => StatusCode::CONFLICT,
@@ -112,6 +119,9 @@ impl ErrorCode {
             MalformedMultipart => "malformed_multipart",
             MissingFile => "missing_file",
             NotAudio => "not_audio",
+            InvalidWebhookUrl => "invalid_webhook_url",
+            WebhookTargetRefused => "webhook_target_refused",
+            WebhookSecretRequired => "webhook_secret_required",
             QueueFull => "queue_full",
             NotReady => "not_ready",
             Internal => "internal",
@@ -119,7 +129,7 @@ impl ErrorCode {
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 33] = {
+    pub const ALL: [ErrorCode; 36] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -152,6 +162,9 @@ impl ErrorCode {
             MalformedMultipart,
             MissingFile,
             NotAudio,
+            InvalidWebhookUrl,
+            WebhookTargetRefused,
+            WebhookSecretRequired,
             QueueFull,
             NotReady,
             Internal,

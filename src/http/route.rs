@@ -44,6 +44,9 @@ pub enum Route {
     AdminWebhookSecretsList,
     AdminWebhookSecretsCreate,
     AdminWebhookSecretRevoke,
+    DeliveriesList,
+    DeliveryGet,
+    DeliveryRedeliver,
 }
 
 /// Who may call a route.
@@ -67,7 +70,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 36] = [
+    pub const ALL: [Route; 39] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -104,6 +107,9 @@ impl Route {
         Route::AdminWebhookSecretsList,
         Route::AdminWebhookSecretsCreate,
         Route::AdminWebhookSecretRevoke,
+        Route::DeliveriesList,
+        Route::DeliveryGet,
+        Route::DeliveryRedeliver,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -324,6 +330,27 @@ impl Route {
                 "/api/v1/webhook-secrets",
                 ApiKey(Some(Scope::WebhooksManage)),
                 "The project's webhook signing secrets (never their values)",
+                "webhooks",
+            ),
+            Route::DeliveriesList => (
+                Method::GET,
+                "/api/v1/webhooks/deliveries",
+                ApiKey(Some(Scope::JobsRead)),
+                "The project's webhook deliveries, newest first (?job_id=, ?status=, ?limit=, ?cursor=)",
+                "webhooks",
+            ),
+            Route::DeliveryGet => (
+                Method::GET,
+                "/api/v1/webhooks/deliveries/{delivery_id}",
+                ApiKey(Some(Scope::JobsRead)),
+                "A webhook delivery with every attempt (time, status code, latency, error, response excerpt) and the event",
+                "webhooks",
+            ),
+            Route::DeliveryRedeliver => (
+                Method::POST,
+                "/api/v1/webhooks/deliveries/{delivery_id}/redeliver",
+                ApiKey(Some(Scope::WebhooksManage)),
+                "Send the delivery's event again now (same webhook-id), with a fresh retry schedule",
                 "webhooks",
             ),
             Route::WebhookSecretsCreate => (

@@ -53,6 +53,7 @@ pub struct Jobs {
     live: Mutex<HashMap<u128, watch::Sender<Live>>>,
     pool: rayon::ThreadPool,
     workers: usize,
+    webhooks: Arc<crate::webhooks::deliver::Deliveries>,
 }
 
 /// A place in the bounded queue, held while an upload is received. Dropping it gives the place
@@ -75,6 +76,7 @@ impl Jobs {
         store: Store,
         data_dir: &Path,
         cfg: &crate::config::Config,
+        webhooks: Arc<crate::webhooks::deliver::Deliveries>,
     ) -> Result<Arc<Jobs>, Error> {
         let uploads = data_dir.join("uploads");
         std::fs::create_dir_all(&uploads).map_err(|e| Error::Uploads {
@@ -101,6 +103,7 @@ impl Jobs {
             live: Mutex::new(HashMap::new()),
             pool,
             workers,
+            webhooks,
         }))
     }
 
@@ -271,6 +274,17 @@ impl Jobs {
         } else {
             JobStatus::Failed
         };
+        let delivery = rec.webhook_url.as_deref().and_then(|url| {
+            let event = match &outcome {
+                Ok(bytes) => Ok(decode_result(bytes)
+                    .and_then(|r| serde_json::to_value(r).ok())
+                    .unwrap_or(serde_json::Value::Null)),
+                Err((code, message)) => Err((code.as_str(), message.as_str())),
+            };
+            self.webhooks
+                .new_delivery(id, rec.project, url, event, finished)
+        });
+        let has_delivery = delivery.is_some();
         let rec = self
             .db(move |s| {
                 s.finish_job(
@@ -290,6 +304,7 @@ impl Jobs {
                             j.upload = None;
                         }
                     },
+                    delivery,
                     month_index(finished),
                     finished,
                 )
@@ -301,6 +316,9 @@ impl Jobs {
             && let Some(name) = upload
         {
             let _ = tokio::fs::remove_file(self.uploads.join(name)).await;
+        }
+        if has_delivery {
+            self.webhooks.wake();
         }
         if let Some(tx) = live_tx {
             tx.send_replace(Live {

@@ -10,6 +10,12 @@ use super::Error;
 /// old one.
 pub trait Record: Serialize + DeserializeOwned {
     const VERSION: u8;
+
+    /// Decodes the body of an older `version` of the record, or `None` when that version never
+    /// existed.
+    fn upgrade(_version: u8, _body: &[u8]) -> Option<Result<Self, postcard::Error>> {
+        None
+    }
 }
 
 pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, Error> {
@@ -24,7 +30,10 @@ pub fn decode<T: Record>(table: &'static str, bytes: &[u8]) -> Result<T, Error> 
         Some((&v, body)) if v == T::VERSION => {
             postcard::from_bytes(body).map_err(|_| Error::Corrupt { table })
         }
-        Some((&v, _)) => Err(Error::UnknownVersion { table, version: v }),
+        Some((&v, body)) => match T::upgrade(v, body) {
+            Some(r) => r.map_err(|_| Error::Corrupt { table }),
+            None => Err(Error::UnknownVersion { table, version: v }),
+        },
         None => Err(Error::Corrupt { table }),
     }
 }

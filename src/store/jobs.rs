@@ -3,6 +3,7 @@
 
 use redb::{ReadableDatabase, ReadableTable};
 
+use super::deliveries::{NewDelivery, delete_job_deliveries_in, insert_delivery_in};
 use super::schema::{JobRecord, JobStatus, table};
 use super::{CreditChange, Error, Page, Result, Store, credits_in, get_in, put, update_in};
 
@@ -124,12 +125,14 @@ impl Store {
         self.update(table::JOBS, "jobs", id, change)
     }
 
-    /// Ends a job: applies `change` and, when the job failed after a credit was taken, refunds
-    /// it in the same transaction.
+    /// Ends a job: applies `change`, refunds the credit when the job failed after one was
+    /// taken, and stores the webhook delivery of its final event — all in one transaction, so
+    /// a finished job always has its delivery.
     pub fn finish_job(
         &self,
         id: u128,
         change: impl FnOnce(&mut JobRecord),
+        delivery: Option<NewDelivery>,
         month: u32,
         now_ms: u64,
     ) -> Result<Option<JobRecord>> {
@@ -137,6 +140,9 @@ impl Store {
         let Some(rec) = update_in::<JobRecord>(&txn, table::JOBS, "jobs", id, change)? else {
             return Ok(None);
         };
+        if let Some(d) = &delivery {
+            insert_delivery_in(&txn, d)?;
+        }
         if rec.status == JobStatus::Failed && rec.credit_charged {
             let refund = CreditChange {
                 kind: "refund".into(),
@@ -205,7 +211,8 @@ impl Store {
         Ok(Page { items, next })
     }
 
-    /// Deletes a job and its index entry; returns the record so the caller can remove its file.
+    /// Deletes a job, its index entry and its webhook deliveries (their bodies hold the
+    /// result); returns the record so the caller can remove its file.
     pub fn delete_job(&self, id: u128) -> Result<Option<JobRecord>> {
         let txn = self.db.begin_write()?;
         let rec: Option<JobRecord> = get_in(&txn.open_table(table::JOBS)?, "jobs", id)?;
@@ -213,6 +220,7 @@ impl Store {
             txn.open_table(table::JOBS)?.remove(id)?;
             txn.open_table(table::JOBS_BY_PROJECT)?
                 .remove((r.project, id))?;
+            delete_job_deliveries_in(&txn, id)?;
         }
         txn.commit()?;
         Ok(rec)

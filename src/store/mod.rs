@@ -3,10 +3,12 @@
 //! `spawn_blocking`. Knows nothing of HTTP, scopes or audio.
 
 pub mod codec;
+mod deliveries;
 mod jobs;
 pub mod schema;
 mod webhooks;
 
+pub use deliveries::{AttemptOutcome, NewDelivery, StartedAttempt};
 pub use jobs::{InsertJob, JobInserted};
 
 use std::path::{Path, PathBuf};
@@ -122,6 +124,11 @@ impl Store {
             txn.open_table(table::IDEMPOTENCY)?;
             txn.open_table(table::WEBHOOK_SECRETS)?;
             txn.open_table(table::WEBHOOK_SECRETS_BY_PROJECT)?;
+            txn.open_table(table::DELIVERIES)?;
+            txn.open_table(table::DELIVERIES_DUE)?;
+            txn.open_table(table::DELIVERIES_BY_PROJECT)?;
+            txn.open_table(table::DELIVERIES_BY_JOB)?;
+            txn.open_table(table::ATTEMPTS)?;
         }
         txn.commit()?;
         Ok(())

@@ -43,6 +43,22 @@ pub mod table {
     /// (project id, secret id): a project's signing secrets, in creation order.
     pub const WEBHOOK_SECRETS_BY_PROJECT: TableDefinition<(u128, u128), ()> =
         TableDefinition::new("webhook_secrets_by_project");
+    /// DeliveryRecord by delivery id: one event to one URL.
+    pub const DELIVERIES: TableDefinition<u128, &[u8]> = TableDefinition::new("deliveries");
+    /// (due Unix ms, delivery id) → receiver host key: the pending deliveries in due order.
+    /// An entry stays until its delivery succeeds or gives up, so a delivery in flight when the
+    /// process dies is still here, overdue, at the next start.
+    pub const DELIVERIES_DUE: TableDefinition<(u64, u128), u64> =
+        TableDefinition::new("deliveries_due");
+    /// (project id, delivery id): a project's deliveries.
+    pub const DELIVERIES_BY_PROJECT: TableDefinition<(u128, u128), ()> =
+        TableDefinition::new("deliveries_by_project");
+    /// (job id, delivery id): the deliveries of a job's events.
+    pub const DELIVERIES_BY_JOB: TableDefinition<(u128, u128), ()> =
+        TableDefinition::new("deliveries_by_job");
+    /// AttemptRecord by (delivery id, attempt number from 1); written before the request goes
+    /// out and completed with its outcome.
+    pub const ATTEMPTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("attempts");
 }
 
 /// Layout version of the database as a whole, for migrations that move keys between tables.
@@ -132,8 +148,138 @@ pub struct JobRecord {
     pub credit_charged: bool,
     /// Times the job was started; more than one means it was re-run after a restart.
     pub attempts: u32,
+    /// Where the job's final event is delivered.
+    pub webhook_url: Option<String>,
 }
 impl Record for JobRecord {
+    const VERSION: u8 = 2;
+
+    fn upgrade(version: u8, body: &[u8]) -> Option<Result<Self, postcard::Error>> {
+        (version == 1).then(|| postcard::from_bytes::<JobRecordV1>(body).map(JobRecord::from))
+    }
+}
+
+/// JobRecord as written before jobs could carry a webhook URL.
+#[derive(Deserialize)]
+struct JobRecordV1 {
+    account: u128,
+    project: u128,
+    key: u128,
+    status: JobStatus,
+    stage: String,
+    created_at_ms: u64,
+    started_at_ms: Option<u64>,
+    finished_at_ms: Option<u64>,
+    filename: String,
+    format: String,
+    size_bytes: u64,
+    blake3: String,
+    sha256: String,
+    upload: Option<String>,
+    result: Option<Vec<u8>>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    credit_charged: bool,
+    attempts: u32,
+}
+
+impl From<JobRecordV1> for JobRecord {
+    fn from(v: JobRecordV1) -> JobRecord {
+        JobRecord {
+            account: v.account,
+            project: v.project,
+            key: v.key,
+            status: v.status,
+            stage: v.stage,
+            created_at_ms: v.created_at_ms,
+            started_at_ms: v.started_at_ms,
+            finished_at_ms: v.finished_at_ms,
+            filename: v.filename,
+            format: v.format,
+            size_bytes: v.size_bytes,
+            blake3: v.blake3,
+            sha256: v.sha256,
+            upload: v.upload,
+            result: v.result,
+            error_code: v.error_code,
+            error_message: v.error_message,
+            credit_charged: v.credit_charged,
+            attempts: v.attempts,
+            webhook_url: None,
+        }
+    }
+}
+
+/// Where a delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or in one).
+    Pending,
+    /// A receiver answered 2xx.
+    Succeeded,
+    /// Gave up: the retry schedule ran out, or the receiver answered 410 Gone.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Succeeded,
+            DeliveryStatus::Failed,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// One event sent to one URL. The body is stored as sent, so every attempt carries the same
+/// bytes and the same `webhook-id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pub project: u128,
+    pub job: u128,
+    pub event: u128,
+    pub event_type: String,
+    pub url: String,
+    /// Hash of the URL's host:port, for the per-host concurrency limit.
+    pub host: u64,
+    pub body: Vec<u8>,
+    pub created_at_ms: u64,
+    pub status: DeliveryStatus,
+    /// Attempts made so far (numbered from 1 in ATTEMPTS).
+    pub attempts: u32,
+    /// Position in the retry schedule of the next attempt; a redelivery starts it again.
+    pub schedule_pos: u32,
+    /// Key of the entry in DELIVERIES_DUE while pending.
+    pub next_attempt_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+}
+impl Record for DeliveryRecord {
+    const VERSION: u8 = 1;
+}
+
+/// One attempt of a delivery. Written with only `started_at_ms` before the request goes out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub started_at_ms: u64,
+    pub finished_at_ms: Option<u64>,
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<u16>,
+    /// Why the attempt failed without an answer (connect error, timeout, refused target).
+    pub error: Option<String>,
+    /// The start of the receiver's answer (at most 1 KiB, lossy UTF-8).
+    pub response_excerpt: Option<String>,
+}
+impl Record for AttemptRecord {
     const VERSION: u8 = 1;
 }
 
@@ -313,6 +459,96 @@ mod tests {
             decode::<WebhookSecretRecord>("webhook_secrets", &b).unwrap(),
             r
         );
+    }
+
+    #[test]
+    fn job_record_version_1_upgrades_without_a_webhook_url() {
+        // A version-1 job as written before webhook URLs: every field, then nothing.
+        #[derive(Serialize)]
+        struct V1<'a> {
+            account: u128,
+            project: u128,
+            key: u128,
+            status: JobStatus,
+            stage: &'a str,
+            created_at_ms: u64,
+            started_at_ms: Option<u64>,
+            finished_at_ms: Option<u64>,
+            filename: &'a str,
+            format: &'a str,
+            size_bytes: u64,
+            blake3: &'a str,
+            sha256: &'a str,
+            upload: Option<&'a str>,
+            result: Option<Vec<u8>>,
+            error_code: Option<&'a str>,
+            error_message: Option<&'a str>,
+            credit_charged: bool,
+            attempts: u32,
+        }
+        let old = V1 {
+            account: 1,
+            project: 2,
+            key: 3,
+            status: JobStatus::Succeeded,
+            stage: "finish",
+            created_at_ms: 4,
+            started_at_ms: Some(5),
+            finished_at_ms: Some(6),
+            filename: "a.wav",
+            format: "wav",
+            size_bytes: 7,
+            blake3: "b3",
+            sha256: "s2",
+            upload: None,
+            result: Some(vec![1, 2]),
+            error_code: None,
+            error_message: None,
+            credit_charged: true,
+            attempts: 1,
+        };
+        let mut bytes = vec![1u8];
+        bytes.extend(postcard::to_stdvec(&old).unwrap());
+        let rec: JobRecord = decode("jobs", &bytes).unwrap();
+        assert_eq!(rec.webhook_url, None);
+        assert_eq!(
+            (rec.account, rec.filename.as_str(), rec.attempts),
+            (1, "a.wav", 1)
+        );
+        assert_eq!(rec.result, Some(vec![1, 2]));
+        // Re-encoding writes the current version.
+        assert_eq!(encode(&rec).unwrap()[0], 2);
+    }
+
+    #[test]
+    fn delivery_records_round_trip() {
+        let d = DeliveryRecord {
+            project: 1,
+            job: 2,
+            event: 3,
+            event_type: "analysis.completed".into(),
+            url: "http://127.0.0.1:9/h".into(),
+            host: 7,
+            body: b"{}".to_vec(),
+            created_at_ms: 4,
+            status: DeliveryStatus::Pending,
+            attempts: 1,
+            schedule_pos: 1,
+            next_attempt_ms: Some(5),
+            finished_at_ms: None,
+        };
+        let b = encode(&d).unwrap();
+        assert_eq!(&b[..4], &[1, 1, 2, 3]);
+        assert_eq!(decode::<DeliveryRecord>("deliveries", &b).unwrap(), d);
+        let a = AttemptRecord {
+            started_at_ms: 1,
+            finished_at_ms: Some(2),
+            status_code: Some(500),
+            error: None,
+            response_excerpt: Some("oops".into()),
+        };
+        let b = encode(&a).unwrap();
+        assert_eq!(decode::<AttemptRecord>("attempts", &b).unwrap(), a);
     }
 
     #[test]

@@ -84,7 +84,8 @@ fn limit_headers_on_200_and_429() {
     assert_eq!(e["error"]["details"]["scope"], "minute");
     assert_eq!(e["error"]["details"]["limit"], 2);
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry));
+    // The window is 60 s; the log's 10 ms buckets can push the free slot into second 61.
+    assert!((1..=61).contains(&retry), "{retry}");
     assert_eq!(r.header("x-ratelimit-remaining-minute"), Some("0"));
 }
 

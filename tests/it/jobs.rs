@@ -13,7 +13,7 @@ use crate::support::server::{BIN, TestServer, eventually};
 const WAIT: Duration = Duration::from_secs(180);
 
 /// A multipart/form-data body: (field name, file name, bytes).
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "----tonearm-test-boundary-7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, filename, data) in parts {
@@ -45,11 +45,11 @@ fn submit(s: &TestServer, key: &str, name: &str, audio: &[u8], extra: &[(&str, &
         .request("POST", "/api/v1/analyze", &headers, &body)
 }
 
-fn wav(secs: f64, bpm: f64) -> Vec<u8> {
+pub fn wav(secs: f64, bpm: f64) -> Vec<u8> {
     Audio::copies(44_100, click_track(44_100, bpm, 4, secs), 2).wav_bytes(Encoding::Pcm16, None)
 }
 
-fn wait_done(s: &TestServer, key: &str, job: &str) -> Value {
+pub fn wait_done(s: &TestServer, key: &str, job: &str) -> Value {
     let mut done = Value::Null;
     assert!(
         eventually(WAIT, || {

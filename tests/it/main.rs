@@ -19,6 +19,8 @@ mod cli;
 mod limits;
 // OpenAPI document against the live router.
 mod openapi;
-// Webhook secrets, signatures and deliveries.
-mod support;
+// Webhook secrets and signatures.
 mod webhooks;
+// Webhook deliveries: signed events, retries, durability, target policy.
+mod deliveries;
+mod support;

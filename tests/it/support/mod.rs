@@ -3,4 +3,5 @@
 
 pub mod audio;
 pub mod client;
+pub mod receiver;
 pub mod server;

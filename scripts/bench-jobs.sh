@@ -35,7 +35,7 @@ ACCOUNT=$($BIN accounts create --name bench --json | python3 -c 'import json,sys
 KEY=$($BIN keys create --account "$ACCOUNT" --label bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 
 python3 - "$BIN" "$ADDR" "$KEY" "$DIR" "$ROUNDS" "$PID" "$WORK" <<'PY'
-import json, os, subprocess, sys, threading, time, urllib.request
+import json, os, queue, resource, subprocess, sys, threading, time, urllib.request
 bin_, addr, key, folder, rounds, pid, work = sys.argv[1:8]
 rounds = int(rounds)
 files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if not f.startswith("."))
@@ -43,8 +43,18 @@ batch = files * rounds
 
 def engine_alone():
     t = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([bin_, "analyze", "--jsonl", *batch], stdout=subprocess.DEVNULL, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    engine_cpu[0] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return time.time() - t
+
+engine_cpu = [0.0]
+
+def server_cpu():
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 def get(path):
     req = urllib.request.Request(f"http://{addr}{path}", headers={"Authorization": f"Bearer {key}"})
@@ -54,26 +64,59 @@ def get(path):
     except urllib.error.HTTPError as e:
         return e.code, json.load(e)
 
-def client(items, out):
-    for f in items:
-        r = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {key}", "-F", f"file=@{f}",
-                            f"http://{addr}/api/v1/analyze"], capture_output=True, check=True)
-        job = json.loads(r.stdout)["job_id"]
-        while True:
-            st, v = get(f"/api/v1/jobs/{job}")
-            if st == 200:
-                out.append(v["status"])
-                break
-            time.sleep(0.05)
+def upload(path):
+    # multipart/form-data from the client process itself, as a pipeline's HTTP library would
+    # send it (no process per request).
+    boundary = "tonearm-bench-boundary"
+    with open(path, "rb") as fh:
+        data = fh.read()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{os.path.basename(path)}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(f"http://{addr}/api/v1/analyze", data=body, method="POST", headers={
+        "Authorization": f"Bearer {key}",
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+
+def wait_stream(job):
+    # The event stream ends right after the job's `done` event: no polling delay.
+    req = urllib.request.Request(f"http://{addr}/api/v1/jobs/{job}/stream",
+                                 headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(req) as r:
+        r.read()
+
+def client(work_queue, out):
+    # Each client takes the next file from a shared list, as a pipeline's workers would.
+    while True:
+        try:
+            f = work_queue.get_nowait()
+        except queue.Empty:
+            return
+        job = upload(f)["job_id"]
+        wait_stream(job)
+        st, v = get(f"/api/v1/jobs/{job}")
+        out.append(v["status"] if st == 200 else f"http {st}")
 
 def http_path():
+    cpu_before = server_cpu()
+    me_before = resource.getrusage(resource.RUSAGE_SELF)
     out, threads = [], []
+    work_queue = queue.Queue()
+    for f in batch:
+        work_queue.put(f)
     t = time.time()
-    for i in range(4):
-        th = threading.Thread(target=client, args=(batch[i::4], out))
+    for i in range(int(os.environ.get("CLIENTS", "4"))):
+        th = threading.Thread(target=client, args=(work_queue, out))
         th.start(); threads.append(th)
     for th in threads: th.join()
+    http_cpu[0] = server_cpu() - cpu_before
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu[0] = (me.ru_utime + me.ru_stime) - (me_before.ru_utime + me_before.ru_stime)
     return time.time() - t, out
+
+http_cpu = [0.0]
+client_cpu = [0.0]
 
 def rss_kb():
     with open(f"/proc/{pid}/status") as f:
@@ -87,8 +130,9 @@ h, statuses = http_path()
 ok = statuses.count("succeeded")
 print(f"files: {len(batch)} ({len(files)} x {rounds}) from {folder}, {os.cpu_count()} cores")
 print(f"engine alone (tonearm analyze, all cores): {e:.1f} s = {len(batch)/e*60:.1f} jobs/min")
-print(f"HTTP path, 4 concurrent clients (upload -> poll -> result): {h:.1f} s = {len(batch)/h*60:.1f} jobs/min ({ok} succeeded)")
+print(f"HTTP path, {os.environ.get('CLIENTS', '4')} concurrent clients (upload -> event stream -> result): {h:.1f} s = {len(batch)/h*60:.1f} jobs/min ({ok} succeeded)")
 print(f"HTTP / engine throughput: {e/h:.3f}")
+print(f"CPU time: tonearm analyze {engine_cpu[0]:.1f} s; HTTP run: server {http_cpu[0]:.1f} s, the 4 clients {client_cpu[0]:.1f} s, of {2 * h:.1f} core-seconds")
 
 # 1 GB upload: a valid WAV header declaring 1 GiB of PCM, then zeros (sparse on disk).
 big = os.path.join(work, "big.wav")

@@ -10,8 +10,9 @@
 //! `app` is the composition root: it opens the store, loads the credential index, binds the
 //! listener and runs shutdown. `cli` parses the command line and calls into the rest. `engine`
 //! knows nothing of servers or databases, so `tonearm analyze` and the job workers call the same
-//! function. `webhooks` holds the signing secrets (sealed at rest), the signature formats and the
-//! outbound target policy.
+//! function. `webhooks` holds the signing secrets (sealed at rest), the signature formats, the
+//! outbound target policy and client, and the durable delivery scheduler that `jobs` hands each
+//! finished job's event to.
 
 pub mod api;
 pub mod app;

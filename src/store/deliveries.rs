@@ -93,6 +93,17 @@ pub(super) fn delete_job_deliveries_in(txn: &WriteTransaction, job: u128) -> Res
 }
 
 impl Store {
+    /// Stores deliveries without a job transaction (benchmarks and tools; jobs store theirs in
+    /// `finish_job`).
+    pub fn insert_deliveries(&self, deliveries: &[NewDelivery]) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        for d in deliveries {
+            insert_delivery_in(&txn, d)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
     /// Pending deliveries due at `now_ms`, oldest due first: up to `want` of them for which
     /// `take(id, host)` says yes, looking at no more than `scan` entries.
     pub fn due_deliveries(

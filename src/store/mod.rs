@@ -21,6 +21,11 @@ use schema::{AccountRecord, KeyRecord, LedgerRecord, ProjectRecord, TokenRecord,
 
 pub const DB_FILE: &str = "tonearm.redb";
 
+/// redb's page cache. Its default (1 GiB) would let resident memory grow with the database
+/// (stored results, a large webhook backlog); the hot paths read from memory-resident indexes,
+/// so a modest cache keeps the server's footprint bounded at no cost to them.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
@@ -91,7 +96,10 @@ impl Store {
             source: e,
         })?;
         let path = data_dir.join(DB_FILE);
-        let db = match Database::create(&path) {
+        let db = match Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(Error::Locked(data_dir.to_path_buf()));

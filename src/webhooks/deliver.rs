@@ -60,8 +60,8 @@ pub struct Deliveries {
     max_per_host: usize,
     in_flight: Mutex<InFlight>,
     wake: Notify,
-    outcomes: mpsc::UnboundedSender<(AttemptOutcome, u64)>,
-    outcomes_rx: Mutex<Option<mpsc::UnboundedReceiver<(AttemptOutcome, u64)>>>,
+    outcomes: mpsc::UnboundedSender<AttemptOutcome>,
+    outcomes_rx: Mutex<Option<mpsc::UnboundedReceiver<AttemptOutcome>>>,
 }
 
 impl Deliveries {
@@ -334,10 +334,14 @@ impl Deliveries {
             ms = answer.latency.as_millis() as u64,
             "webhook attempt"
         );
-        if self.outcomes.send((outcome, host)).is_err() {
+        // The receiver is free for the next delivery now; the delivery itself stays in flight
+        // until its outcome is stored, so no pass picks its old due entry meanwhile.
+        release_host(&mut lock(&self.in_flight), host);
+        self.wake();
+        if self.outcomes.send(outcome).is_err() {
             // The recorder is gone (shutting down): the attempt stays open and is closed as
             // interrupted at the next start, which sends the delivery again.
-            release(&mut lock(&self.in_flight), a.delivery, host);
+            lock(&self.in_flight).ids.remove(&a.delivery);
         }
     }
 
@@ -378,7 +382,7 @@ impl Deliveries {
             .await
     }
 
-    async fn record_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<(AttemptOutcome, u64)>) {
+    async fn record_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<AttemptOutcome>) {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
             while batch.len() < OUTCOME_BATCH {
@@ -387,20 +391,20 @@ impl Deliveries {
                     Err(_) => break,
                 }
             }
-            let outcomes: Vec<AttemptOutcome> = batch.iter().map(|(o, _)| o.clone()).collect();
+            let outcomes = batch.clone();
             // Until the outcome is stored the delivery stays in flight, so a pass cannot pick
             // its old due entry again.
             let mut stored = self.db(move |s| s.record_outcomes(&outcomes)).await;
             while let Err(e) = &stored {
                 tracing::warn!(error = %e, "cannot record webhook outcomes; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                let outcomes: Vec<AttemptOutcome> = batch.iter().map(|(o, _)| o.clone()).collect();
+                let outcomes = batch.clone();
                 stored = self.db(move |s| s.record_outcomes(&outcomes)).await;
             }
             {
                 let mut f = lock(&self.in_flight);
-                for (o, host) in &batch {
-                    release(&mut f, o.delivery, *host);
+                for o in &batch {
+                    f.ids.remove(&o.delivery);
                 }
             }
             self.wake();
@@ -417,10 +421,15 @@ pub enum UrlRefused {
     Target(String),
 }
 
+/// Gives back a delivery picked but not started.
 fn release(f: &mut InFlight, id: u128, host: u64) {
-    if f.ids.remove(&id)
-        && let Some(n) = f.per_host.get_mut(&host)
-    {
+    if f.ids.remove(&id) {
+        release_host(f, host);
+    }
+}
+
+fn release_host(f: &mut InFlight, host: u64) {
+    if let Some(n) = f.per_host.get_mut(&host) {
         *n = n.saturating_sub(1);
         if *n == 0 {
             f.per_host.remove(&host);

@@ -49,14 +49,7 @@ impl State {
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
     {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "store task failed");
-                ApiError::internal()
-            })?
-            .map_err(ApiError::from)
+        self.store.call(f).await.map_err(ApiError::from)
     }
 }
 

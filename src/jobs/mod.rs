@@ -36,8 +36,6 @@ pub enum Error {
     },
     #[error("cannot start the analysis thread pool: {0}")]
     Pool(String),
-    #[error("background task failed: {0}")]
-    Task(String),
 }
 
 pub struct Jobs {
@@ -208,11 +206,7 @@ impl Jobs {
         &self,
         f: impl FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
-            .map_err(Error::from)
+        self.store.call(f).await.map_err(Error::from)
     }
 
     async fn process(&self, id: u128) {

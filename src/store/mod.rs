@@ -54,6 +54,8 @@ pub enum Error {
     LimitReached(usize),
     #[error("insufficient credits: balance {balance}")]
     InsufficientCredits { balance: i64 },
+    #[error("database task stopped: {0}")]
+    Task(String),
 }
 
 macro_rules! from_redb {
@@ -88,6 +90,18 @@ pub struct Store {
 type IdTable = TableDefinition<'static, u128, &'static [u8]>;
 
 impl Store {
+    /// Runs `f` on the blocking thread pool: redb calls block (a commit waits for the disk), so
+    /// async code reaches the store through here.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+    }
+
     /// Opens (creating if needed) the database in `data_dir`. Fails fast with `Error::Locked` when
     /// another process holds it: redb takes an exclusive file lock.
     pub fn open(data_dir: &Path) -> Result<Store> {

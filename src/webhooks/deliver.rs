@@ -41,8 +41,6 @@ pub enum Error {
     Store(#[from] crate::store::Error),
     #[error(transparent)]
     Tls(#[from] crate::http::outbound::TlsError),
-    #[error("background task failed: {0}")]
-    Task(String),
 }
 
 #[derive(Default)]
@@ -189,11 +187,7 @@ impl Deliveries {
         &self,
         f: impl FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
-            .map_err(Error::from)
+        self.store.call(f).await.map_err(Error::from)
     }
 
     /// Starts the loop and the outcome recorder. Attempts left open by the last process get an

@@ -133,7 +133,10 @@ impl Policy {
             denied: Some(d),
             usage: None,
         };
-        let Some(acct) = self.account(account) else {
+        // Read guards instead of cloned Arcs: under concurrent requests every refcount change
+        // is a cache line moving between cores.
+        let accounts = read(&self.accounts);
+        let Some(acct) = accounts.get(&account) else {
             return deny(Denied::UnknownAccount);
         };
         if acct.disabled {
@@ -154,14 +157,25 @@ impl Policy {
         if !acct.allowed_ips.is_empty() && !acct.allowed_ips.iter().any(|n| n.contains(&ip)) {
             return deny(Denied::IpNotAllowed { ip });
         }
+        drop(accounts);
 
         let month_now = month::month_index(now_ms);
         let reset_s = month::next_month_start_s(now_ms);
-        let counter = self.month_counter(account);
+        let mut months = read(&self.months);
+        let mut minutes = read(&self.minute);
+        if !months.contains_key(&account) || !minutes.contains_key(&key) {
+            drop((months, minutes));
+            self.ensure_counters(key, account);
+            months = read(&self.months);
+            minutes = read(&self.minute);
+        }
+        let (Some(counter), Some(log)) = (months.get(&account), minutes.get(&key)) else {
+            return deny(Denied::UnknownAccount);
+        };
         // The account's month lock is held across the minute check so that the month count
         // cannot overshoot under concurrency, and a call refused by the minute limit is not
         // counted against the month.
-        let mut m = lock(&counter);
+        let mut m = lock(counter);
         if m.month != month_now {
             *m = MonthCount {
                 month: month_now,
@@ -177,8 +191,7 @@ impl Policy {
                 reset_s,
             }),
         };
-        let log = self.minute_log(key);
-        let mut log = lock(&log);
+        let mut log = lock(log);
         if let Quota::Max(limit) = plan.calls_per_month
             && m.count >= limit
         {
@@ -210,18 +223,10 @@ impl Policy {
         }
     }
 
-    fn minute_log(&self, key: u128) -> Arc<Mutex<window::SlidingLog>> {
-        if let Some(l) = read(&self.minute).get(&key) {
-            return l.clone();
-        }
-        write(&self.minute).entry(key).or_default().clone()
-    }
-
-    fn month_counter(&self, account: u128) -> Arc<Mutex<MonthCount>> {
-        if let Some(c) = read(&self.months).get(&account) {
-            return c.clone();
-        }
-        write(&self.months).entry(account).or_default().clone()
+    /// Creates the key's minute log and the account's month counter on first use.
+    fn ensure_counters(&self, key: u128, account: u128) {
+        write(&self.minute).entry(key).or_default();
+        write(&self.months).entry(account).or_default();
     }
 
     /// Monthly counts loaded from the database at start-up.

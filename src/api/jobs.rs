@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{Ctx, PageParams};
 use crate::config::Quota;
 use crate::engine;
-use crate::http::body::{Body, content_length, json_response};
+use crate::http::body::{Body, content_length, discard, json_response};
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::sse;
 use crate::http::upload::{self, UploadError};
@@ -129,6 +129,10 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             .db(move |s| s.job_for_idempotency_key(project, k, now))
             .await?
     {
+        // Read the repeated upload to its end (bounded, not stored): an HTTP/1.1 client that
+        // is still sending when the answer comes and the connection closes sees a broken pipe
+        // instead of its 202.
+        discard(body, max_upload_bytes(&ctx, account) + MULTIPART_OVERHEAD).await;
         return replay(&ctx, existing).await;
     }
     let grant = monthly_grant(&ctx, account);

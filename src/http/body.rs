@@ -29,6 +29,18 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Bod
     r
 }
 
+/// Reads and drops a request body, stopping after `limit` bytes (the connection is then closed
+/// by the HTTP layer as for any unread body).
+pub async fn discard(mut body: Incoming, limit: u64) {
+    let mut seen = 0u64;
+    while seen <= limit {
+        match body.frame().await {
+            Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len() as u64),
+            Some(Err(_)) | None => return,
+        }
+    }
+}
+
 /// The declared length, when the client sent one.
 pub fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers

@@ -2,45 +2,13 @@
 //! sent to a webhook URL, its status, every attempt — and redelivery on request.
 
 use http::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Ctx, PageParams};
+use super::{Ctx, PageParams, view};
 use crate::http::body::{Body, json_response};
 use crate::http::error::ApiError;
-use crate::ids::{DeliveryId, EventId, JobId, rfc3339};
-use crate::store::schema::{AttemptRecord, DeliveryRecord, DeliveryStatus};
-
-fn time(ms: Option<u64>) -> Value {
-    ms.map_or(Value::Null, |m| rfc3339(m).into())
-}
-
-fn delivery_view(id: u128, r: &DeliveryRecord) -> Value {
-    json!({
-        "id": DeliveryId(id).to_string(),
-        "object": "webhook_delivery",
-        "event_id": EventId(r.event).to_string(),
-        "event_type": r.event_type,
-        "job_id": JobId(r.job).to_string(),
-        "url": r.url,
-        "status": r.status.as_str(),
-        "attempts": r.attempts,
-        "created_at": rfc3339(r.created_at_ms),
-        "next_attempt_at": time(r.next_attempt_ms),
-        "finished_at": time(r.finished_at_ms),
-    })
-}
-
-fn attempt_view(n: u32, a: &AttemptRecord) -> Value {
-    json!({
-        "attempt": n,
-        "started_at": rfc3339(a.started_at_ms),
-        "finished_at": time(a.finished_at_ms),
-        "latency_ms": a.finished_at_ms.map(|f| f.saturating_sub(a.started_at_ms)),
-        "status_code": a.status_code,
-        "error": a.error,
-        "response_excerpt": a.response_excerpt,
-    })
-}
+use crate::ids::{DeliveryId, JobId};
+use crate::store::schema::{DeliveryRecord, DeliveryStatus};
 
 fn not_found() -> ApiError {
     ApiError::not_found("delivery")
@@ -72,19 +40,9 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .state
         .db(move |s| s.list_deliveries(project, job, status, page.after, page.limit))
         .await?;
-    let data: Vec<Value> = result
-        .items
-        .iter()
-        .map(|(id, r)| delivery_view(*id, r))
-        .collect();
     Ok(json_response(
         StatusCode::OK,
-        &json!({
-            "object": "list",
-            "data": data,
-            "has_more": result.next.is_some(),
-            "next_cursor": result.next.map(|id| DeliveryId(id).to_string()),
-        }),
+        &view::list(&result, view::delivery, |id| DeliveryId(id).to_string()),
     ))
 }
 
@@ -105,10 +63,10 @@ async fn own(ctx: &Ctx) -> Result<(u128, DeliveryRecord), ApiError> {
 pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let (id, rec) = own(&ctx).await?;
     let attempts = ctx.state.db(move |s| s.delivery_attempts(id)).await?;
-    let mut v = delivery_view(id, &rec);
+    let mut v = view::delivery(id, &rec);
     v["attempt_log"] = attempts
         .iter()
-        .map(|(n, a)| attempt_view(*n, a))
+        .map(|(n, a)| view::attempt(*n, a))
         .collect::<Vec<_>>()
         .into();
     v["event"] = serde_json::from_slice(&rec.body).unwrap_or(Value::Null);
@@ -131,6 +89,6 @@ pub async fn redeliver(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .ok_or_else(not_found)?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &delivery_view(id, &rec),
+        &view::delivery(id, &rec),
     ))
 }

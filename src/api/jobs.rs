@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, PageParams};
+use super::{Ctx, PageParams, view};
 use crate::config::Quota;
 use crate::engine;
 use crate::http::body::{Body, content_length, discard, json_response};
@@ -283,10 +283,6 @@ async fn own_job(ctx: &Ctx) -> Result<(u128, JobRecord), ApiError> {
     Ok((id, rec))
 }
 
-fn time(ms: Option<u64>) -> Value {
-    ms.map_or(Value::Null, |m| Value::String(rfc3339(m)))
-}
-
 /// The job document. `live` overrides the stored state of a job running in this process.
 fn job_view(id: u128, r: &JobRecord, live: Option<&Live>) -> Value {
     let status = live.map_or(r.status, |l| l.status);
@@ -295,8 +291,8 @@ fn job_view(id: u128, r: &JobRecord, live: Option<&Live>) -> Value {
         "object": "analysis_job",
         "status": status.as_str(),
         "created_at": rfc3339(r.created_at_ms),
-        "started_at": time(r.started_at_ms),
-        "finished_at": time(r.finished_at_ms),
+        "started_at": view::time(r.started_at_ms),
+        "finished_at": view::time(r.finished_at_ms),
         "webhook_url": r.webhook_url,
         "file": {
             "filename": r.filename,

@@ -3,13 +3,16 @@
 
 use serde_json::{Value, json};
 
-use crate::ids::{AccountId, KeyId, ProjectId, TokenId, WebhookSecretId, rfc3339};
+use crate::ids::{
+    AccountId, DeliveryId, EventId, JobId, KeyId, ProjectId, TokenId, WebhookSecretId, rfc3339,
+};
 use crate::store::Page;
 use crate::store::schema::{
-    AccountRecord, KeyRecord, ProjectRecord, TokenRecord, WebhookSecretRecord,
+    AccountRecord, AttemptRecord, DeliveryRecord, KeyRecord, ProjectRecord, TokenRecord,
+    WebhookSecretRecord,
 };
 
-fn time(ms: Option<u64>) -> Value {
+pub fn time(ms: Option<u64>) -> Value {
     ms.map_or(Value::Null, |m| Value::String(rfc3339(m)))
 }
 
@@ -102,5 +105,35 @@ pub fn webhook_secret(id: u128, w: &WebhookSecretRecord) -> Value {
         "status": if w.revoked_at_ms.is_some() { "revoked" } else { "active" },
         "created_at": rfc3339(w.created_at_ms),
         "revoked_at": time(w.revoked_at_ms),
+    })
+}
+
+/// A webhook delivery without its attempts and body.
+pub fn delivery(id: u128, r: &DeliveryRecord) -> Value {
+    json!({
+        "id": DeliveryId(id).to_string(),
+        "object": "webhook_delivery",
+        "event_id": EventId(r.event).to_string(),
+        "event_type": r.event_type,
+        "job_id": JobId(r.job).to_string(),
+        "url": r.url,
+        "status": r.status.as_str(),
+        "attempts": r.attempts,
+        "created_at": rfc3339(r.created_at_ms),
+        "next_attempt_at": time(r.next_attempt_ms),
+        "finished_at": time(r.finished_at_ms),
+    })
+}
+
+/// One attempt of a delivery.
+pub fn attempt(n: u32, a: &AttemptRecord) -> Value {
+    json!({
+        "attempt": n,
+        "started_at": rfc3339(a.started_at_ms),
+        "finished_at": time(a.finished_at_ms),
+        "latency_ms": a.finished_at_ms.map(|f| f.saturating_sub(a.started_at_ms)),
+        "status_code": a.status_code,
+        "error": a.error,
+        "response_excerpt": a.response_excerpt,
     })
 }

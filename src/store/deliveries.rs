@@ -32,9 +32,6 @@ pub struct AttemptOutcome {
     pub status_code: Option<u16>,
     pub error: Option<String>,
     pub response_excerpt: Option<String>,
-    /// When the next attempt is due if this one failed and the schedule has entries left,
-    /// indexed by the delivery's schedule position (the caller applies jitter).
-    pub retry_delays_ms: Vec<u64>,
 }
 
 impl AttemptOutcome {
@@ -182,8 +179,13 @@ impl Store {
     }
 
     /// Completes attempts and moves each delivery on: done on a 2xx, given up on 410 or when
-    /// the schedule is used up, otherwise due again after the schedule's next delay.
-    pub fn record_outcomes(&self, outcomes: &[AttemptOutcome]) -> Result<()> {
+    /// the schedule is used up, otherwise due again after `delay_ms(schedule position)` (`None`
+    /// past the schedule's end).
+    pub fn record_outcomes(
+        &self,
+        outcomes: &[AttemptOutcome],
+        delay_ms: impl Fn(usize) -> Option<u64>,
+    ) -> Result<()> {
         let txn = self.db.begin_write()?;
         {
             let mut deliveries = txn.open_table(table::DELIVERIES)?;
@@ -210,9 +212,9 @@ impl Store {
                 if let Some(at) = rec.next_attempt_ms {
                     due.remove((at, o.delivery))?;
                 }
-                let retry = o.retry_delays_ms.get(rec.schedule_pos as usize);
+                let retry = delay_ms(rec.schedule_pos as usize);
                 rec.next_attempt_ms = match retry {
-                    Some(&delay) if !o.succeeded() && !o.gone() => {
+                    Some(delay) if !o.succeeded() && !o.gone() => {
                         let at = o.finished_at_ms + delay;
                         due.insert((at, o.delivery), rec.host)?;
                         Some(at)
@@ -303,51 +305,27 @@ impl Store {
     ) -> Result<Page<DeliveryRecord>> {
         let txn = self.db.begin_read()?;
         let deliveries = txn.open_table(table::DELIVERIES)?;
-        let end = before.unwrap_or(u128::MAX);
-        let ids: Vec<u128> = match job {
-            Some(j) => {
-                let idx = txn.open_table(table::DELIVERIES_BY_JOB)?;
-                let mut v = Vec::new();
-                for e in idx.range((j, 0)..(j, end))?.rev() {
-                    v.push(e?.0.value().1);
-                }
-                v
-            }
-            None => Vec::new(),
+        // A job's deliveries through the job index, else the project's through its index.
+        let (index, owner) = match job {
+            Some(j) => (table::DELIVERIES_BY_JOB, j),
+            None => (table::DELIVERIES_BY_PROJECT, project),
         };
+        let idx = txn.open_table(index)?;
+        let end = before.unwrap_or(u128::MAX);
         let mut items = Vec::new();
         let mut next = None;
-        let mut consider = |id: u128, rec: DeliveryRecord| -> bool {
+        for e in idx.range((owner, 0)..(owner, end))?.rev() {
+            let id = e?.0.value().1;
+            let rec: Option<DeliveryRecord> = get_in(&deliveries, "deliveries", id)?;
+            let Some(rec) = rec else { continue };
             if rec.project != project || status.is_some_and(|s| s != rec.status) {
-                return true;
+                continue;
             }
             if items.len() == limit {
-                next = items.last().map(|(id, _): &(u128, DeliveryRecord)| *id);
-                return false;
+                next = items.last().map(|(id, _)| *id);
+                break;
             }
             items.push((id, rec));
-            true
-        };
-        if job.is_some() {
-            for id in ids {
-                let rec: Option<DeliveryRecord> = get_in(&deliveries, "deliveries", id)?;
-                if let Some(r) = rec
-                    && !consider(id, r)
-                {
-                    break;
-                }
-            }
-        } else {
-            let idx = txn.open_table(table::DELIVERIES_BY_PROJECT)?;
-            for e in idx.range((project, 0)..(project, end))?.rev() {
-                let id = e?.0.value().1;
-                let rec: Option<DeliveryRecord> = get_in(&deliveries, "deliveries", id)?;
-                if let Some(r) = rec
-                    && !consider(id, r)
-                {
-                    break;
-                }
-            }
         }
         Ok(Page { items, next })
     }

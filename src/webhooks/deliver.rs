@@ -151,7 +151,7 @@ impl Deliveries {
                 status: DeliveryStatus::Pending,
                 attempts: 0,
                 schedule_pos: 0,
-                next_attempt_ms: Some(now_ms + self.delay_ms(0)),
+                next_attempt_ms: Some(now_ms + jittered(&self.schedule_ms, 0).unwrap_or(0)),
                 finished_at_ms: None,
             },
         })
@@ -168,19 +168,6 @@ impl Deliveries {
     /// Tells the loop that something changed (a new delivery, a redelivery).
     pub fn wake(&self) {
         self.wake.notify_one();
-    }
-
-    /// Schedule entry `pos` with up to 10% of random jitter added.
-    fn delay_ms(&self, pos: usize) -> u64 {
-        let Some(&d) = self.schedule_ms.get(pos) else {
-            return 0;
-        };
-        let mut b = [0u8; 8];
-        let r = random_bytes(&mut b).map_or(0, |()| u64::from_le_bytes(b));
-        match d / 10 {
-            0 => d,
-            spread => d + r % (spread + 1),
-        }
     }
 
     async fn db<T: Send + 'static>(
@@ -308,9 +295,6 @@ impl Deliveries {
     async fn attempt(self: Arc<Self>, a: StartedAttempt) {
         let host = a.record.host;
         let answer = self.send(&a).await;
-        let retry_delays_ms = (0..self.schedule_ms.len())
-            .map(|i| self.delay_ms(i))
-            .collect();
         let outcome = AttemptOutcome {
             delivery: a.delivery,
             number: a.number,
@@ -318,7 +302,6 @@ impl Deliveries {
             status_code: answer.status,
             error: answer.error,
             response_excerpt: answer.excerpt,
-            retry_delays_ms,
         };
         tracing::debug!(
             delivery = %DeliveryId(a.delivery),
@@ -376,6 +359,12 @@ impl Deliveries {
             .await
     }
 
+    async fn store_outcomes(&self, batch: Vec<AttemptOutcome>) -> Result<(), Error> {
+        let schedule = self.schedule_ms.clone();
+        self.db(move |s| s.record_outcomes(&batch, |pos| jittered(&schedule, pos)))
+            .await
+    }
+
     async fn record_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<AttemptOutcome>) {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
@@ -385,15 +374,11 @@ impl Deliveries {
                     Err(_) => break,
                 }
             }
-            let outcomes = batch.clone();
             // Until the outcome is stored the delivery stays in flight, so a pass cannot pick
             // its old due entry again.
-            let mut stored = self.db(move |s| s.record_outcomes(&outcomes)).await;
-            while let Err(e) = &stored {
+            while let Err(e) = self.store_outcomes(batch.clone()).await {
                 tracing::warn!(error = %e, "cannot record webhook outcomes; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                let outcomes = batch.clone();
-                stored = self.db(move |s| s.record_outcomes(&outcomes)).await;
             }
             {
                 let mut f = lock(&self.in_flight);
@@ -404,6 +389,18 @@ impl Deliveries {
             self.wake();
         }
     }
+}
+
+/// Entry `pos` of `schedule_ms` plus up to 10% of random jitter, so retries to one receiver
+/// do not arrive in lockstep; `None` past the end.
+fn jittered(schedule_ms: &[u64], pos: usize) -> Option<u64> {
+    let d = *schedule_ms.get(pos)?;
+    let mut b = [0u8; 8];
+    let r = random_bytes(&mut b).map_or(0, |()| u64::from_le_bytes(b));
+    Some(match d / 10 {
+        0 => d,
+        spread => d + r % (spread + 1),
+    })
 }
 
 /// Why a `webhook_url` was not accepted.

@@ -375,26 +375,37 @@ fn refused_and_malformed_webhook_urls_are_400_at_submit() {
 
 #[test]
 fn a_slow_receiver_times_out_without_holding_up_others() {
+    // Two attempts in flight at most, one per host: if the per-host limit did not hold, the
+    // slow receiver's two deliveries would take both slots and the other event would wait for
+    // their timeout.
     let s = TestServer::start_with(&[
         FAST,
-        ("webhooks", r#"timeout = "1500ms""#),
+        ("webhooks", r#"timeout = "8s""#),
+        ("webhooks", "max_in_flight = 2"),
         ("webhooks", "max_in_flight_per_host = 1"),
     ]);
-    let slow = Receiver::scripted(|_| (200, Duration::from_secs(30)));
+    let slow = Receiver::scripted(|_| (200, Duration::from_secs(60)));
     let fast = Receiver::ok();
     let (key, _) = key_and_secret(&s);
-    let slow_job = submit_job(&s, &key, &slow.url("/h"));
-    wait_done(&s, &key, &slow_job);
+    let slow_jobs: Vec<String> = (0..2)
+        .map(|_| submit_job(&s, &key, &slow.url("/h")))
+        .collect();
+    for job in &slow_jobs {
+        wait_done(&s, &key, job);
+    }
     assert!(eventually(WAIT, || slow.count() >= 1));
-    // The slow receiver holds its attempt; another receiver's event goes out meanwhile.
     let fast_job = submit_job(&s, &key, &fast.url("/h"));
     wait_delivery(&s, &key, &fast_job, "succeeded");
-    // The slow one's attempts end in a timeout, not a hang.
+    // The slow receiver is still holding its one attempt; its other delivery has not started.
+    assert_eq!(slow.count(), 1);
+    // And that attempt ends in a timeout, not a hang.
     assert!(eventually(WAIT, || {
-        let list = deliveries_of(&s, &key, &slow_job);
-        let d = delivery(&s, &key, list[0]["id"].as_str().unwrap());
-        d["attempt_log"][0]["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("timed out"))
+        slow_jobs.iter().any(|j| {
+            let list = deliveries_of(&s, &key, j);
+            let d = delivery(&s, &key, list[0]["id"].as_str().unwrap());
+            d["attempt_log"][0]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("timed out"))
+        })
     }));
 }

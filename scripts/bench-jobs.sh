@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end job throughput against the engine alone, upload throughput against dd, and the
 # server's peak RSS during a 1 GB upload — all in one run on a release build.
-# Usage: scripts/bench-jobs.sh [AUDIO_DIR=../shared/corpus/real] [ROUNDS=2]
+# Usage: [ROUNDS=1] [TRIALS=3] [CLIENTS=4] [SKIP_UPLOAD=1] scripts/bench-jobs.sh [AUDIO_DIR ...]
+# The default folders are the corpus's music, songs and full-length tracks.
 # Needs curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DIR=${1:-../shared/corpus/real}
-ROUNDS=${2:-2}
+if [ $# -eq 0 ]; then set -- ../shared/corpus/music ../shared/corpus/songs ../shared/corpus/real; fi
+DIRS=$(printf '%s\n' "$@")
+ROUNDS=${ROUNDS:-1}
 cargo build --release --quiet --bin tonearm
 BIN=$PWD/target/release/tonearm
 WORK=$(mktemp -d)
@@ -34,12 +36,17 @@ export TONEARM_URL="http://$ADDR" TONEARM_TOKEN="$TOKEN"
 ACCOUNT=$($BIN accounts create --name bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 KEY=$($BIN keys create --account "$ACCOUNT" --label bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 
-python3 - "$BIN" "$ADDR" "$KEY" "$DIR" "$ROUNDS" "$PID" "$WORK" <<'PY'
-import json, os, queue, resource, subprocess, sys, threading, time, urllib.request
-bin_, addr, key, folder, rounds, pid, work = sys.argv[1:8]
+python3 - "$BIN" "$ADDR" "$KEY" "$DIRS" "$ROUNDS" "$PID" "$WORK" <<'PY'
+import http.client, json, os, queue, resource, subprocess, sys, threading, time
+bin_, addr, key, folders, rounds, pid, work = sys.argv[1:8]
+folders = folders.split("\n")
 rounds = int(rounds)
-files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if not f.startswith("."))
-batch = files * rounds
+files = [os.path.join(d, f) for d in folders for f in os.listdir(d) if not f.startswith(".")]
+# Largest files first on both sides: `tonearm analyze` orders its work longest first, and the
+# clients take files in that order too, so the figure compares the paths, not two schedules
+# (a long file started last leaves a core idle at the end of either run).
+files.sort(key=lambda f: -os.path.getsize(f))
+batch = [f for f in files for _ in range(rounds)]
 
 def engine_alone():
     t = time.time()
@@ -56,47 +63,34 @@ def server_cpu():
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-def get(path):
-    req = urllib.request.Request(f"http://{addr}{path}", headers={"Authorization": f"Bearer {key}"})
-    try:
-        with urllib.request.urlopen(req) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
-
-def upload(path):
-    # multipart/form-data from the client process itself, as a pipeline's HTTP library would
-    # send it (no process per request).
-    boundary = "tonearm-bench-boundary"
-    with open(path, "rb") as fh:
-        data = fh.read()
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{os.path.basename(path)}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    req = urllib.request.Request(f"http://{addr}/api/v1/analyze", data=body, method="POST", headers={
-        "Authorization": f"Bearer {key}",
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)
-
-def wait_stream(job):
-    # The event stream ends right after the job's `done` event: no polling delay.
-    req = urllib.request.Request(f"http://{addr}/api/v1/jobs/{job}/stream",
-                                 headers={"Authorization": f"Bearer {key}"})
-    with urllib.request.urlopen(req) as r:
-        r.read()
-
 def client(work_queue, out):
-    # Each client takes the next file from a shared list, as a pipeline's workers would.
+    # Each client takes the next file from a shared list, as a pipeline's workers would, and
+    # keeps one HTTP/1.1 connection for its requests, as an HTTP library's session does.
+    conn = http.client.HTTPConnection(addr)
+    auth = {"Authorization": f"Bearer {key}"}
+    boundary = "tonearm-bench-boundary"
     while True:
         try:
-            f = work_queue.get_nowait()
+            path = work_queue.get_nowait()
         except queue.Empty:
+            conn.close()
             return
-        job = upload(f)["job_id"]
-        wait_stream(job)
-        st, v = get(f"/api/v1/jobs/{job}")
-        out.append(v["status"] if st == 200 else f"http {st}")
+        with open(path, "rb") as fh:
+            data = fh.read()
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"{os.path.basename(path)}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        conn.request("POST", "/api/v1/analyze", body=body, headers={
+            **auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        r = conn.getresponse()
+        job = json.load(r)["job_id"]
+        # The event stream ends right after the job's `done` event: no polling delay.
+        conn.request("GET", f"/api/v1/jobs/{job}/stream", headers=auth)
+        conn.getresponse().read()
+        conn.request("GET", f"/api/v1/jobs/{job}", headers=auth)
+        r = conn.getresponse()
+        v = json.load(r)
+        out.append(v["status"] if r.status == 200 else f"http {r.status}")
 
 def http_path():
     cpu_before = server_cpu()
@@ -125,14 +119,22 @@ def rss_kb():
                 return int(line.split()[1])
     return 0
 
-e = engine_alone()
-h, statuses = http_path()
-ok = statuses.count("succeeded")
-print(f"files: {len(batch)} ({len(files)} x {rounds}) from {folder}, {os.cpu_count()} cores")
-print(f"engine alone (tonearm analyze, all cores): {e:.1f} s = {len(batch)/e*60:.1f} jobs/min")
-print(f"HTTP path, {os.environ.get('CLIENTS', '4')} concurrent clients (upload -> event stream -> result): {h:.1f} s = {len(batch)/h*60:.1f} jobs/min ({ok} succeeded)")
-print(f"HTTP / engine throughput: {e/h:.3f}")
-print(f"CPU time: tonearm analyze {engine_cpu[0]:.1f} s; HTTP run: server {http_cpu[0]:.1f} s, the 4 clients {client_cpu[0]:.1f} s, of {2 * h:.1f} core-seconds")
+# Engine and HTTP runs alternate, so drift in the machine's speed (a shared VM) hits both sides;
+# the median of the per-trial ratios is the figure to report.
+trials = int(os.environ.get("TRIALS", "3"))
+ratios = []
+print(f"files: {len(batch)} ({len(files)} x {rounds}) from {' '.join(folders)}, {os.cpu_count()} cores, {trials} trials")
+for trial in range(1, trials + 1):
+    e = engine_alone()
+    h, statuses = http_path()
+    ok = statuses.count("succeeded")
+    ratios.append(e / h)
+    print(f"trial {trial}: engine alone (tonearm analyze, all cores) {e:.1f} s = {len(batch)/e*60:.1f} jobs/min; "
+          f"HTTP, {os.environ.get('CLIENTS', '4')} clients (upload -> event stream -> result) {h:.1f} s = {len(batch)/h*60:.1f} jobs/min "
+          f"({ok} succeeded); ratio {e/h:.3f}")
+    print(f"  CPU: tonearm analyze {engine_cpu[0]:.1f} s; server {http_cpu[0]:.1f} s, clients {client_cpu[0]:.1f} s, of {os.cpu_count() * h:.1f} core-seconds")
+ratios.sort()
+print(f"HTTP / engine throughput: median {ratios[len(ratios)//2]:.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f})")
 
 # 1 GB upload: a valid WAV header declaring 1 GiB of PCM, then zeros (sparse on disk).
 big = os.path.join(work, "big.wav")
@@ -142,6 +144,8 @@ with open(big, "wb") as f:
     f.write(b"RIFF" + struct.pack("<I", n + 36) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 2, 44100, 176400, 4, 16))
     f.write(b"data" + struct.pack("<I", n))
     f.truncate(n + 44)
+if os.environ.get("SKIP_UPLOAD"):
+    sys.exit(0)
 idle = rss_kb()
 peak = [idle]
 stop = False

@@ -66,6 +66,9 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// Smallest change of progress worth telling subscribers about.
+const PROGRESS_STEP: f32 = 0.01;
+
 pub const UPLOAD_SUFFIX: &str = "audio";
 pub const PARTIAL_SUFFIX: &str = "part";
 
@@ -173,8 +176,13 @@ impl Jobs {
 
     /// Starts the workers; they stop taking jobs when `shutdown` flips. A job still running at
     /// exit stays `running` in the database and is run again at the next start.
+    ///
+    /// There is one worker more than analysis threads: its job waits on deck in the pool, so a
+    /// thread that comes free, or that waits for a half of its own job another thread took,
+    /// starts it at once instead of waiting for a worker to finish one job's bookkeeping and
+    /// claim the next. More than one on deck only nests jobs deeper on the threads' stacks.
     pub fn start_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
-        for _ in 0..self.workers {
+        for _ in 0..=self.workers {
             let jobs = self.clone();
             let mut shutdown = shutdown.clone();
             tokio::spawn(async move {
@@ -224,41 +232,33 @@ impl Jobs {
     }
 
     async fn run(&self, id: u128) -> Result<(), Error> {
-        let started = now_ms();
-        let Some(rec) = self
-            .db(move |s| {
-                s.update_job(id, |j| {
-                    if !j.status.is_finished() {
-                        j.status = JobStatus::Running;
-                        j.started_at_ms = Some(started);
-                        j.attempts += 1;
-                    }
-                })
-            })
-            .await?
-        else {
+        let Some(rec) = self.db(move |s| s.get_job(id)).await? else {
             return Ok(()); // deleted while queued
         };
-        if rec.status != JobStatus::Running {
+        if rec.status.is_finished() {
             return Ok(());
         }
         let live_tx = lock(&self.live).get(&id).cloned();
-        if let Some(tx) = &live_tx {
-            tx.send_replace(Live {
-                status: JobStatus::Running,
-                stage: "decode",
-                progress: 0.0,
-            });
-        }
-        let outcome = match &rec.upload {
+        let (started, outcome) = match &rec.upload {
             Some(name) => {
-                self.analyze(self.uploads.join(name), &rec, live_tx.clone())
-                    .await
+                let (started_tx, started_rx) = oneshot::channel();
+                let answer =
+                    self.analyze(self.uploads.join(name), &rec, live_tx.clone(), started_tx);
+                // The job is `running` from the moment a thread takes it up; the record says
+                // so while the analysis goes on, so the thread never waits for the database.
+                let started = started_rx.await.unwrap_or_else(|_| now_ms());
+                self.mark_running(id, started).await?;
+                (started, analysis_outcome(answer.await))
             }
-            None => Err((
-                "upload_missing".to_string(),
-                "the uploaded audio is gone".to_string(),
-            )),
+            None => {
+                let started = now_ms();
+                self.mark_running(id, started).await?;
+                let gone = (
+                    "upload_missing".to_string(),
+                    "the uploaded audio is gone".to_string(),
+                );
+                (started, Err(gone))
+            }
         };
         let finished = now_ms();
         let keep = self.keep_uploads;
@@ -325,42 +325,58 @@ impl Jobs {
         Ok(())
     }
 
-    /// Runs the engine on the analysis pool. Ok holds the postcard-encoded report; Err a stable
-    /// error code and message.
-    async fn analyze(
+    async fn mark_running(&self, id: u128, started: u64) -> Result<(), Error> {
+        self.db(move |s| {
+            s.update_job(id, |j| {
+                if !j.status.is_finished() {
+                    j.status = JobStatus::Running;
+                    j.started_at_ms = Some(started);
+                    j.attempts += 1;
+                }
+            })
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Hands the job to the analysis pool. `started` fires when a thread takes it up; the
+    /// receiver returned yields the engine's answer.
+    fn analyze(
         &self,
         path: PathBuf,
         rec: &JobRecord,
         live: Option<watch::Sender<Live>>,
-    ) -> Result<Vec<u8>, (String, String)> {
+        started: oneshot::Sender<u64>,
+    ) -> oneshot::Receiver<Result<engine::Report, engine::Error>> {
         let (tx, rx) = oneshot::channel();
         let name = rec.filename.clone();
         let opts = self.options.clone();
         self.pool.spawn(move || {
+            let _ = started.send(now_ms());
+            // The engine reports every decoded second; subscribers hear of a new stage or of
+            // another percent, so a long file does not cost more events and wake-ups.
             let progress = |stage: engine::Stage, fraction: f32| {
                 if let Some(l) = &live {
-                    l.send_replace(Live {
-                        status: JobStatus::Running,
-                        stage: stage.as_str(),
-                        progress: fraction.clamp(0.0, 1.0),
+                    let (stage, fraction) = (stage.as_str(), fraction.clamp(0.0, 1.0));
+                    l.send_if_modified(|cur| {
+                        let news = cur.status != JobStatus::Running
+                            || cur.stage != stage
+                            || fraction >= cur.progress + PROGRESS_STEP;
+                        if news {
+                            *cur = Live {
+                                status: JobStatus::Running,
+                                stage,
+                                progress: fraction,
+                            };
+                        }
+                        news
                     });
                 }
             };
+            progress(engine::Stage::Decode, 0.0);
             let _ = tx.send(engine::analyze_file(&path, Some(&name), &opts, &progress));
         });
-        match rx.await {
-            Ok(Ok(report)) => postcard::to_stdvec(&report).map_err(|e| {
-                (
-                    "internal".to_string(),
-                    format!("cannot store the result: {e}"),
-                )
-            }),
-            Ok(Err(e)) => Err((e.code().to_string(), e.to_string())),
-            Err(_) => Err((
-                "corrupt_audio".to_string(),
-                "the analysis stopped unexpectedly on this file".to_string(),
-            )),
-        }
+        rx
     }
 
     /// Removes a deleted job's live state and queue entry.
@@ -375,6 +391,25 @@ impl Jobs {
             lock(&self.live).remove(&id);
             self.pending.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+}
+
+/// Ok holds the postcard-encoded report; Err a stable error code and message.
+fn analysis_outcome(
+    answer: Result<Result<engine::Report, engine::Error>, oneshot::error::RecvError>,
+) -> Result<Vec<u8>, (String, String)> {
+    match answer {
+        Ok(Ok(report)) => postcard::to_stdvec(&report).map_err(|e| {
+            (
+                "internal".to_string(),
+                format!("cannot store the result: {e}"),
+            )
+        }),
+        Ok(Err(e)) => Err((e.code().to_string(), e.to_string())),
+        Err(_) => Err((
+            "corrupt_audio".to_string(),
+            "the analysis stopped unexpectedly on this file".to_string(),
+        )),
     }
 }
 

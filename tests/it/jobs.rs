@@ -173,6 +173,25 @@ fn event_stream_sends_progress_then_result_then_done() {
 }
 
 #[test]
+fn progress_events_are_bounded_and_never_go_back() {
+    let s = TestServer::start();
+    let key = key_of(&s, json!({}));
+    // 200 decoded seconds: the engine reports each one, subscribers hear of each percent.
+    let r = submit(&s, &key, "long.wav", &wav(200.0, 100.0), &[]);
+    let job = r.json()["job_id"].as_str().unwrap().to_string();
+    let events = read_events(&s, &key, &job);
+    let progress: Vec<f64> = events
+        .iter()
+        .filter(|(name, v)| name == "progress" && v["status"] == "running")
+        .map(|(_, v)| v["progress"].as_f64().unwrap())
+        .collect();
+    assert!(!progress.is_empty());
+    assert!(progress.len() <= 70, "{} progress events", progress.len());
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    assert_eq!(events.last().unwrap().1, json!({"ok": true}));
+}
+
+#[test]
 fn late_subscriber_gets_the_result_at_once_and_failures_end_with_error() {
     let s = TestServer::start();
     let key = key_of(&s, json!({}));

@@ -66,6 +66,11 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// Jobs handed to the analysis pool beyond one per thread. One on deck leaves a thread idle
+/// when two come free together; more only nest jobs deeper on the threads' stacks, each
+/// holding its decoded audio. At most `workers + ON_DECK` analyses hold memory at once.
+const ON_DECK: usize = 2;
+
 /// Smallest change of progress worth telling subscribers about.
 const PROGRESS_STEP: f32 = 0.01;
 
@@ -177,12 +182,12 @@ impl Jobs {
     /// Starts the workers; they stop taking jobs when `shutdown` flips. A job still running at
     /// exit stays `running` in the database and is run again at the next start.
     ///
-    /// There is one worker more than analysis threads: its job waits on deck in the pool, so a
-    /// thread that comes free, or that waits for a half of its own job another thread took,
-    /// starts it at once instead of waiting for a worker to finish one job's bookkeeping and
-    /// claim the next. More than one on deck only nests jobs deeper on the threads' stacks.
+    /// There are `ON_DECK` workers more than analysis threads: their jobs wait on deck in the
+    /// pool, so a thread that comes free, or that waits for a half of its own job another
+    /// thread took, starts one at once instead of waiting for a worker to finish a job's
+    /// bookkeeping and claim the next.
     pub fn start_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
-        for _ in 0..=self.workers {
+        for _ in 0..self.workers + ON_DECK {
             let jobs = self.clone();
             let mut shutdown = shutdown.clone();
             tokio::spawn(async move {

@@ -9,7 +9,8 @@ use http::{Response, StatusCode};
 use serde::{Serialize, Serializer};
 
 use super::Ctx;
-use crate::http::body::{Body, json_response};
+use crate::auth::KeyEntry;
+use crate::http::body::{Body, json_bytes_response};
 use crate::http::error::ApiError;
 
 /// Written straight into the response through its `Display`, without an intermediate `String`.
@@ -28,8 +29,9 @@ fn timestamp(ms: u64) -> Shown<humantime::Rfc3339Timestamp> {
     ))
 }
 
+/// The key's fields that never change, rendered once per key (see `KeyEntry::fixed_view`).
 #[derive(Serialize)]
-struct Me<'a> {
+struct Fixed<'a> {
     id: Shown<crate::ids::KeyId>,
     object: &'static str,
     label: &'a str,
@@ -37,8 +39,13 @@ struct Me<'a> {
     project_id: Shown<crate::ids::ProjectId>,
     scopes: Vec<&'static str>,
     created_at: Shown<humantime::Rfc3339Timestamp>,
-    last_used_at: Option<Shown<humantime::Rfc3339Timestamp>>,
     expires_at: Option<Shown<humantime::Rfc3339Timestamp>>,
+}
+
+/// The fields that change from call to call.
+#[derive(Serialize)]
+struct Current {
+    last_used_at: Option<Shown<humantime::Rfc3339Timestamp>>,
     rate_limits: Option<RateLimits>,
 }
 
@@ -56,9 +63,9 @@ struct Window {
     reset: u64,
 }
 
-pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
-    let k = ctx.key()?;
-    let body = Me {
+/// `{fixed…` without its closing brace, ready for the current fields to follow.
+fn fixed_view(k: &KeyEntry) -> Box<[u8]> {
+    let fixed = Fixed {
         id: Shown(k.id),
         object: "api_key",
         label: &k.label,
@@ -66,8 +73,17 @@ pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         project_id: Shown(k.project),
         scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
         created_at: timestamp(k.created_at_ms),
-        last_used_at: k.last_used_ms().map(timestamp),
         expires_at: k.expires_at_ms.map(timestamp),
+    };
+    let mut v = serde_json::to_vec(&fixed).unwrap_or_else(|_| b"{}".to_vec());
+    v.pop();
+    v.into_boxed_slice()
+}
+
+pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let k = ctx.key()?;
+    let current = Current {
+        last_used_at: k.last_used_ms().map(timestamp),
         rate_limits: ctx.usage.map(|u| RateLimits {
             minute: Window {
                 limit: u.minute.limit,
@@ -81,5 +97,12 @@ pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             }),
         }),
     };
-    Ok(json_response(StatusCode::OK, &body))
+    let fixed = k.fixed_view.get_or_init(|| fixed_view(k));
+    let mut body = Vec::with_capacity(fixed.len() + 160);
+    body.extend_from_slice(fixed);
+    serde_json::to_writer(&mut body, &current).map_err(|_| ApiError::internal())?;
+    // `Current` renders as a non-empty object; its opening brace becomes the comma that
+    // joins its fields to the fixed ones.
+    body[fixed.len()] = b',';
+    Ok(json_bytes_response(StatusCode::OK, body))
 }

@@ -7,7 +7,7 @@ pub mod secret;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use subtle::ConstantTimeEq;
 
@@ -47,6 +47,9 @@ pub struct KeyEntry {
     sha256: [u8; 32],
     last_used_ms: AtomicU64,
     persisted_last_used_ms: AtomicU64,
+    /// The API layer's rendering of the fields above that never change, made on first use.
+    /// A changed key is a new entry, so this never goes stale.
+    pub fixed_view: OnceLock<Box<[u8]>>,
 }
 
 impl KeyEntry {
@@ -119,6 +122,7 @@ impl Credentials {
             sha256: k.digest.sha256,
             last_used_ms: AtomicU64::new(last),
             persisted_last_used_ms: AtomicU64::new(last),
+            fixed_view: OnceLock::new(),
         });
         let mut m = write(&self.keys);
         m.by_hash.insert(k.digest.sha256, entry.clone());

@@ -19,7 +19,14 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
-    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes_response(
+        status,
+        serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
+    )
+}
+
+/// A response with a JSON document the caller has already rendered.
+pub fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
     let mut r = Response::new(full(bytes));
     *r.status_mut() = status;
     r.headers_mut().insert(

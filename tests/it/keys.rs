@@ -26,6 +26,17 @@ fn key_lifecycle_bootstrap_account_key_me_revoke() {
     assert_eq!(me["label"], "test");
     assert!(me["scopes"].as_array().unwrap().len() == 8);
     assert!(me["last_used_at"].is_string());
+    assert!(me["created_at"].is_string() && me["expires_at"].is_null());
+    // The fixed fields are rendered once per key; the windows are live on every call.
+    let (_, _, again) = c.get("/api/v1/me", value);
+    let remaining = |m: &serde_json::Value| m["rate_limits"]["minute"]["remaining"].as_u64();
+    assert_eq!(
+        remaining(&again),
+        remaining(&me).map(|r| r - 1),
+        "{me} {again}"
+    );
+    assert_eq!(again["label"], me["label"]);
+    assert_eq!(again["object"], "api_key");
 
     let (st, _, revoked) = c.delete(
         &format!("/admin/v1/keys/{}", key["id"].as_str().unwrap()),

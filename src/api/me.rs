@@ -63,7 +63,8 @@ struct Window {
     reset: u64,
 }
 
-/// `{fixed…` without its closing brace, ready for the current fields to follow.
+/// `{fixed…` without its closing brace, ready for the current fields to follow; empty if it
+/// could not be rendered.
 fn fixed_view(k: &KeyEntry) -> Box<[u8]> {
     let fixed = Fixed {
         id: Shown(k.id),
@@ -75,9 +76,13 @@ fn fixed_view(k: &KeyEntry) -> Box<[u8]> {
         created_at: timestamp(k.created_at_ms),
         expires_at: k.expires_at_ms.map(timestamp),
     };
-    let mut v = serde_json::to_vec(&fixed).unwrap_or_else(|_| b"{}".to_vec());
-    v.pop();
-    v.into_boxed_slice()
+    match serde_json::to_vec(&fixed) {
+        Ok(mut v) => {
+            v.pop();
+            v.into_boxed_slice()
+        }
+        Err(_) => Box::default(),
+    }
 }
 
 pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
@@ -98,6 +103,9 @@ pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         }),
     };
     let fixed = k.fixed_view.get_or_init(|| fixed_view(k));
+    if fixed.is_empty() {
+        return Err(ApiError::internal());
+    }
     let mut body = Vec::with_capacity(fixed.len() + 160);
     body.extend_from_slice(fixed);
     serde_json::to_writer(&mut body, &current).map_err(|_| ApiError::internal())?;

@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, oneshot, watch};
 
@@ -73,6 +74,11 @@ const ON_DECK: usize = 2;
 
 /// Smallest change of progress worth telling subscribers about.
 const PROGRESS_STEP: f32 = 0.01;
+
+/// Shortest time between two progress updates within one stage. Five a second is as smooth
+/// as a progress bar needs; each update wakes the server and every subscriber, and those
+/// wake-ups take cores from the analyses themselves.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 
 pub const UPLOAD_SUFFIX: &str = "audio";
 pub const PARTIAL_SUFFIX: &str = "part";
@@ -358,16 +364,21 @@ impl Jobs {
         let opts = self.options.clone();
         self.pool.spawn(move || {
             let _ = started.send(now_ms());
-            // The engine reports every decoded second; subscribers hear of a new stage or of
-            // another percent, so a long file does not cost more events and wake-ups.
+            // The engine reports every decoded second; subscribers hear of every new stage,
+            // and within a stage of another percent at most every `PROGRESS_INTERVAL`, so
+            // neither a long file nor a fast machine multiplies events and wake-ups.
+            let last_sent = Mutex::new(Instant::now());
             let progress = |stage: engine::Stage, fraction: f32| {
                 if let Some(l) = &live {
                     let (stage, fraction) = (stage.as_str(), fraction.clamp(0.0, 1.0));
                     l.send_if_modified(|cur| {
+                        let mut last = lock(&last_sent);
                         let news = cur.status != JobStatus::Running
                             || cur.stage != stage
-                            || fraction >= cur.progress + PROGRESS_STEP;
+                            || (fraction >= cur.progress + PROGRESS_STEP
+                                && last.elapsed() >= PROGRESS_INTERVAL);
                         if news {
+                            *last = Instant::now();
                             *cur = Live {
                                 status: JobStatus::Running,
                                 stage,

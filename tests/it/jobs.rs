@@ -176,7 +176,8 @@ fn event_stream_sends_progress_then_result_then_done() {
 fn progress_events_are_bounded_and_never_go_back() {
     let s = TestServer::start();
     let key = key_of(&s, json!({}));
-    // 200 decoded seconds: the engine reports each one, subscribers hear of each percent.
+    // 200 decoded seconds: the engine reports each one, subscribers hear of a new stage and of
+    // progress within a stage at most five times a second.
     let r = submit(&s, &key, "long.wav", &wav(200.0, 100.0), &[]);
     let job = r.json()["job_id"].as_str().unwrap().to_string();
     let events = read_events(&s, &key, &job);

@@ -48,6 +48,17 @@ pub async fn discard(mut body: Incoming, limit: u64) {
     }
 }
 
+/// How long a refused request's body is still read before the connection closes.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// After a refusal that came before the body was read: reads and drops what the client is
+/// still sending (at most `limit` bytes, for at most `LINGER`). Spawned beside the answer, which
+/// goes out at once. An HTTP/1.1 client that writes its whole body before it reads would
+/// otherwise see the connection reset instead of the answer.
+pub async fn linger(body: Incoming, limit: u64) {
+    let _ = tokio::time::timeout(LINGER, discard(body, limit)).await;
+}
+
 /// The declared length, when the client sent one.
 pub fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers

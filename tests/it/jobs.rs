@@ -481,6 +481,16 @@ fn credits_are_taken_refunded_on_failure_and_402_at_zero() {
 }
 
 #[test]
+fn a_client_that_sends_its_whole_upload_before_reading_gets_the_402() {
+    let s = TestServer::start_with(&[("plans.default", "credits_per_month = 0")]);
+    let key = key_of(&s, json!({}));
+    // 20 MB: far more than the socket buffers hold, so the server must read while it refuses.
+    let r = submit(&s, &key, "big.wav", &wav(120.0, 120.0), &[]);
+    assert_eq!(r.status, 402);
+    assert_eq!(r.json()["error"]["code"], "insufficient_credits");
+}
+
+#[test]
 fn every_job_finishes_after_sigkill_during_queued_and_running_work() {
     let mut s = TestServer::start_with(&[("analysis", "workers = 1")]);
     let key = key_of(&s, json!({}));

@@ -145,6 +145,13 @@ impl Server {
                 "shutdown deadline passed with requests in flight"
             );
         }
+        match jobs.release_running().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "jobs still running are queued for the next start"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not queue the running jobs again; they count as interrupted")
+            }
+        }
         let _ = flusher.await;
         flush_last_used(&state).await;
         flush_usage(&state).await;

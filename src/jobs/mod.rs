@@ -72,6 +72,12 @@ impl Drop for Slot<'_> {
 /// holding its decoded audio. At most `workers + ON_DECK` analyses hold memory at once.
 const ON_DECK: usize = 2;
 
+/// Starts a job may have that the process did not survive. A file that crashes the analyser
+/// (or a machine that keeps losing power mid-job) would otherwise be re-run at every start and
+/// take the server down each time; after this many, the job fails with `analysis_interrupted`.
+/// Starts cut off by a graceful stop are not counted (see `release_running`).
+pub const MAX_ATTEMPTS: u32 = 3;
+
 /// Smallest change of progress worth telling subscribers about.
 const PROGRESS_STEP: f32 = 0.01;
 
@@ -185,8 +191,22 @@ impl Jobs {
         Ok(n)
     }
 
+    /// At a graceful stop: the jobs still running here go back to the queue without their
+    /// start counting against `MAX_ATTEMPTS`, so restarts for an upgrade never fail a job.
+    pub async fn release_running(&self) -> Result<usize, Error> {
+        let running: Vec<u128> = lock(&self.live)
+            .iter()
+            .filter(|(_, tx)| tx.borrow().status == JobStatus::Running)
+            .map(|(id, _)| *id)
+            .collect();
+        if running.is_empty() {
+            return Ok(0);
+        }
+        self.db(move |s| s.release_jobs(&running)).await
+    }
+
     /// Starts the workers; they stop taking jobs when `shutdown` flips. A job still running at
-    /// exit stays `running` in the database and is run again at the next start.
+    /// exit is queued again (`release_running`) and run at the next start.
     ///
     /// There are `ON_DECK` workers more than analysis threads: their jobs wait on deck in the
     /// pool, so a thread that comes free, or that waits for a half of its own job another
@@ -251,7 +271,7 @@ impl Jobs {
         }
         let live_tx = lock(&self.live).get(&id).cloned();
         let (started, outcome) = match &rec.upload {
-            Some(name) => {
+            Some(name) if rec.attempts < MAX_ATTEMPTS => {
                 let (started_tx, started_rx) = oneshot::channel();
                 let answer =
                     self.analyze(self.uploads.join(name), &rec, live_tx.clone(), started_tx);
@@ -261,14 +281,25 @@ impl Jobs {
                 self.mark_running(id, started).await?;
                 (started, analysis_outcome(answer.await))
             }
-            None => {
+            _ => {
                 let started = now_ms();
                 self.mark_running(id, started).await?;
-                let gone = (
-                    "upload_missing".to_string(),
-                    "the uploaded audio is gone".to_string(),
-                );
-                (started, Err(gone))
+                let failure = if rec.upload.is_none() {
+                    (
+                        "upload_missing".to_string(),
+                        "the uploaded audio is gone".to_string(),
+                    )
+                } else {
+                    (
+                        "analysis_interrupted".to_string(),
+                        format!(
+                            "the server stopped abruptly {} times while analysing this file \
+                             (a crash, kill -9 or power loss); it is not run again",
+                            rec.attempts
+                        ),
+                    )
+                };
+                (started, Err(failure))
             }
         };
         let finished = now_ms();

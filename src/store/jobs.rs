@@ -125,6 +125,27 @@ impl Store {
         self.update(table::JOBS, "jobs", id, change)
     }
 
+    /// Puts back jobs this process took up but did not finish because it is stopping: they are
+    /// queued again, and their interrupted start is not counted against `attempts`. Jobs that
+    /// finished meanwhile are left alone. Returns how many were put back.
+    pub fn release_jobs(&self, ids: &[u128]) -> Result<usize> {
+        let txn = self.db.begin_write()?;
+        let mut released = 0;
+        for &id in ids {
+            let mut was_running = false;
+            update_in::<JobRecord>(&txn, table::JOBS, "jobs", id, |j| {
+                if j.status == JobStatus::Running {
+                    was_running = true;
+                    j.status = JobStatus::Queued;
+                    j.attempts = j.attempts.saturating_sub(1);
+                }
+            })?;
+            released += usize::from(was_running);
+        }
+        txn.commit()?;
+        Ok(released)
+    }
+
     /// Ends a job: applies `change`, refunds the credit when the job failed after one was
     /// taken, and stores the webhook delivery of its final event — all in one transaction, so
     /// a finished job always has its delivery.

@@ -146,7 +146,8 @@ pub struct JobRecord {
     pub error_message: Option<String>,
     /// A credit was taken at acceptance (refunded if the job fails).
     pub credit_charged: bool,
-    /// Times the job was started; more than one means it was re-run after a restart.
+    /// Times the job was started and not finished by the same process; a graceful stop takes
+    /// its start back. At `jobs::MAX_ATTEMPTS` the job fails instead of running again.
     pub attempts: u32,
     /// Where the job's final event is delivered.
     pub webhook_url: Option<String>,

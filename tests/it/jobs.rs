@@ -490,6 +490,62 @@ fn a_client_that_sends_its_whole_upload_before_reading_gets_the_402() {
     assert_eq!(r.json()["error"]["code"], "insufficient_credits");
 }
 
+/// Waits until the job is running and its start is on record (the record is written beside the
+/// analysis, a moment after the live status changes).
+fn wait_running(s: &TestServer, key: &str, job: &str) {
+    assert!(
+        eventually(WAIT, || {
+            let (_, _, v) = s.client().get(&format!("/api/v1/jobs/{job}"), key);
+            assert_ne!(
+                v["status"], "succeeded",
+                "the job ended before the test could stop it"
+            );
+            v["status"] == "running"
+        }),
+        "the job never started"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+#[test]
+fn a_job_cut_off_by_three_abrupt_stops_fails_instead_of_running_again() {
+    let mut s = TestServer::start_with(&[("analysis", "workers = 1")]);
+    let key = key_of(&s, json!({}));
+    let job = submit(&s, &key, "long.wav", &wav(600.0, 100.0), &[]).json()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..3 {
+        wait_running(&s, &key, &job);
+        s.kill9_and_restart();
+    }
+    let done = wait_done(&s, &key, &job);
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "analysis_interrupted", "{done}");
+    // The server keeps working: the next job runs as usual.
+    let next = submit(&s, &key, "short.wav", &wav(5.0, 120.0), &[]).json()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(wait_done(&s, &key, &next)["status"], "succeeded");
+}
+
+#[test]
+fn graceful_restarts_while_a_job_runs_do_not_count_against_it() {
+    let mut s = TestServer::start_with(&[("analysis", "workers = 1")]);
+    let key = key_of(&s, json!({}));
+    let job = submit(&s, &key, "long.wav", &wav(600.0, 100.0), &[]).json()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..3 {
+        wait_running(&s, &key, &job);
+        s.restart();
+    }
+    let done = wait_done(&s, &key, &job);
+    assert_eq!(done["status"], "succeeded", "{done}");
+}
+
 #[test]
 fn every_job_finishes_after_sigkill_during_queued_and_running_work() {
     let mut s = TestServer::start_with(&[("analysis", "workers = 1")]);

@@ -123,18 +123,21 @@ def rss_kb():
 # the median of the per-trial ratios is the figure to report.
 trials = int(os.environ.get("TRIALS", "3"))
 ratios = []
+totals = [0.0, 0.0]
 print(f"files: {len(batch)} ({len(files)} x {rounds}) from {' '.join(folders)}, {os.cpu_count()} cores, {trials} trials")
 for trial in range(1, trials + 1):
     e = engine_alone()
     h, statuses = http_path()
     ok = statuses.count("succeeded")
     ratios.append(e / h)
+    totals[0] += e; totals[1] += h
     print(f"trial {trial}: engine alone (tonearm analyze, all cores) {e:.1f} s = {len(batch)/e*60:.1f} jobs/min; "
           f"HTTP, {os.environ.get('CLIENTS', '4')} clients (upload -> event stream -> result) {h:.1f} s = {len(batch)/h*60:.1f} jobs/min "
           f"({ok} succeeded); ratio {e/h:.3f}")
     print(f"  CPU: tonearm analyze {engine_cpu[0]:.1f} s; server {http_cpu[0]:.1f} s, clients {client_cpu[0]:.1f} s, of {os.cpu_count() * h:.1f} core-seconds")
 ratios.sort()
-print(f"HTTP / engine throughput: median {ratios[len(ratios)//2]:.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f})")
+print(f"HTTP / engine throughput: median {ratios[len(ratios)//2]:.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f}); "
+      f"all trials together {totals[0]/totals[1]:.3f}")
 
 # 1 GB upload: a valid WAV header declaring 1 GiB of PCM, then zeros (sparse on disk).
 big = os.path.join(work, "big.wav")

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
 
-use super::body::{Body, json_response};
+use super::body::{Body, json_response, linger_unread};
 use super::error::{ApiError, ErrorCode, Realm, auth_error};
 use super::listener::PeerAddr;
 use super::route::{Access, Resolution, Route, resolve};
@@ -41,12 +41,18 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     let mut principal_id = api::LogId::None;
     let mut route_name: Option<Route> = None;
     let mut usage = None;
+    // A request refused here never has its body read; `linger_unread` reads it away so a
+    // client still sending (an upload with a revoked key, say) gets the answer, not a reset.
     let result = match resolve(&parts.method, &path) {
-        Resolution::NotFound => Err(ApiError::new(
-            ErrorCode::RouteNotFound,
-            format!("no route for {method} {path}"),
-        )),
+        Resolution::NotFound => {
+            linger_unread(body);
+            Err(ApiError::new(
+                ErrorCode::RouteNotFound,
+                format!("no route for {method} {path}"),
+            ))
+        }
         Resolution::WrongMethod(allowed) => {
+            linger_unread(body);
             let allow = allowed
                 .iter()
                 .map(|m| m.as_str())
@@ -88,7 +94,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
                     };
                     api::handle(route, ctx, body).await
                 }
-                Err(e) => Err(e),
+                Err(e) => {
+                    linger_unread(body);
+                    Err(e)
+                }
             }
         }
     };

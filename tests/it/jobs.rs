@@ -481,13 +481,17 @@ fn credits_are_taken_refunded_on_failure_and_402_at_zero() {
 }
 
 #[test]
-fn a_client_that_sends_its_whole_upload_before_reading_gets_the_402() {
+fn a_client_that_sends_its_whole_upload_before_reading_gets_the_refusal() {
     let s = TestServer::start_with(&[("plans.default", "credits_per_month = 0")]);
     let key = key_of(&s, json!({}));
     // 20 MB: far more than the socket buffers hold, so the server must read while it refuses.
     let r = submit(&s, &key, "big.wav", &wav(120.0, 120.0), &[]);
     assert_eq!(r.status, 402);
     assert_eq!(r.json()["error"]["code"], "insufficient_credits");
+    // Refused before any handler runs: a key that does not exist.
+    let bogus = format!("{}x", &key[..key.len() - 1]);
+    let r = submit(&s, &bogus, "big.wav", &wav(120.0, 120.0), &[]);
+    assert_eq!(r.status, 401);
 }
 
 /// Waits until the job is running and its start is on record (the record is written beside the

@@ -247,26 +247,78 @@ fn retry_after_s(u: &Usage, now_ms: u64) -> u64 {
 }
 
 /// `X-RateLimit-*` for both windows (month only on plans with a monthly cap), and the IETF
-/// `RateLimit-Policy` / `RateLimit` fields.
+/// `RateLimit-Policy` / `RateLimit` fields. Every authenticated response carries them, so the
+/// values are written into one buffer and each header holds a slice of it: one allocation
+/// instead of one per header.
 fn rate_limit_headers(h: &mut http::HeaderMap, u: &Usage, now_ms: u64) {
+    use std::fmt::Write as _;
+    const NAMES: [HeaderName; 8] = [
+        LIMIT_MINUTE,
+        REMAINING_MINUTE,
+        RESET_MINUTE,
+        LIMIT_MONTH,
+        REMAINING_MONTH,
+        RESET_MONTH,
+        RATELIMIT_POLICY,
+        RATELIMIT,
+    ];
     let minute_reset_s = u.minute.reset_ms.div_ceil(1000);
-    h.reserve(9);
-    h.insert(LIMIT_MINUTE, HeaderValue::from(u.minute.limit));
-    h.insert(REMAINING_MINUTE, HeaderValue::from(u.minute.remaining));
-    h.insert(RESET_MINUTE, HeaderValue::from(minute_reset_s));
     let minute_t = u.minute.reset_ms.saturating_sub(now_ms).div_ceil(1000);
-    let mut policy = format!("\"minute\";q={};w=60", u.minute.limit);
-    let mut current = format!("\"minute\";r={};t={minute_t}", u.minute.remaining);
-    if let Some(m) = u.month {
-        h.insert(LIMIT_MONTH, HeaderValue::from(m.limit));
-        h.insert(REMAINING_MONTH, HeaderValue::from(m.remaining));
-        h.insert(RESET_MONTH, HeaderValue::from(m.reset_s));
-        let month_t = m.reset_s.saturating_sub(now_ms / 1000);
-        policy.push_str(&format!(", \"month\";q={};w=2592000", m.limit));
-        current.push_str(&format!(", \"month\";r={};t={month_t}", m.remaining));
+    let mut buf = String::with_capacity(192);
+    // Where each of `NAMES`' values sits in `buf`; an empty range is a header not sent.
+    let mut spans: [std::ops::Range<usize>; 8] = Default::default();
+    let mut put = |i: usize, buf: &mut String, args: std::fmt::Arguments<'_>| {
+        let start = buf.len();
+        // Writing into a `String` cannot fail.
+        let _ = buf.write_fmt(args);
+        spans[i] = start..buf.len();
+    };
+    put(0, &mut buf, format_args!("{}", u.minute.limit));
+    put(1, &mut buf, format_args!("{}", u.minute.remaining));
+    put(2, &mut buf, format_args!("{minute_reset_s}"));
+    let (policy, current) = (6, 7);
+    match u.month {
+        Some(m) => {
+            let month_t = m.reset_s.saturating_sub(now_ms / 1000);
+            put(3, &mut buf, format_args!("{}", m.limit));
+            put(4, &mut buf, format_args!("{}", m.remaining));
+            put(5, &mut buf, format_args!("{}", m.reset_s));
+            put(
+                policy,
+                &mut buf,
+                format_args!(
+                    "\"minute\";q={};w=60, \"month\";q={};w=2592000",
+                    u.minute.limit, m.limit
+                ),
+            );
+            put(
+                current,
+                &mut buf,
+                format_args!(
+                    "\"minute\";r={};t={minute_t}, \"month\";r={};t={month_t}",
+                    u.minute.remaining, m.remaining
+                ),
+            );
+        }
+        None => {
+            put(
+                policy,
+                &mut buf,
+                format_args!("\"minute\";q={};w=60", u.minute.limit),
+            );
+            put(
+                current,
+                &mut buf,
+                format_args!("\"minute\";r={};t={minute_t}", u.minute.remaining),
+            );
+        }
     }
-    for (name, value) in [(RATELIMIT_POLICY, policy), (RATELIMIT, current)] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
+    let shared = bytes::Bytes::from(buf);
+    h.reserve(8);
+    for (name, span) in NAMES.into_iter().zip(spans) {
+        if !span.is_empty()
+            && let Ok(v) = HeaderValue::from_maybe_shared(shared.slice(span))
+        {
             h.insert(name, v);
         }
     }
@@ -351,4 +403,71 @@ fn next_request_number() -> u128 {
         }
     });
     (u128::from(prefix) << 64) | u128::from(COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::MonthState;
+    use crate::policy::window::WindowState;
+
+    fn headers(month: Option<MonthState>) -> Vec<(String, String)> {
+        let u = Usage {
+            minute: WindowState {
+                limit: 30,
+                remaining: 29,
+                reset_ms: 1_000_059_500,
+            },
+            month,
+        };
+        let mut h = http::HeaderMap::new();
+        rate_limit_headers(&mut h, &u, 1_000_000_000);
+        let mut v: Vec<(String, String)> = h
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn rate_limit_headers_for_the_minute_window_alone() {
+        assert_eq!(
+            headers(None),
+            [
+                ("ratelimit", "\"minute\";r=29;t=60"),
+                ("ratelimit-policy", "\"minute\";q=30;w=60"),
+                ("x-ratelimit-limit-minute", "30"),
+                ("x-ratelimit-remaining-minute", "29"),
+                ("x-ratelimit-reset-minute", "1000060"),
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+        );
+    }
+
+    #[test]
+    fn rate_limit_headers_with_a_monthly_quota() {
+        let month = MonthState {
+            limit: 1000,
+            remaining: 7,
+            reset_s: 1_000_100,
+        };
+        assert_eq!(
+            headers(Some(month)),
+            [
+                ("ratelimit", "\"minute\";r=29;t=60, \"month\";r=7;t=100"),
+                (
+                    "ratelimit-policy",
+                    "\"minute\";q=30;w=60, \"month\";q=1000;w=2592000"
+                ),
+                ("x-ratelimit-limit-minute", "30"),
+                ("x-ratelimit-limit-month", "1000"),
+                ("x-ratelimit-remaining-minute", "29"),
+                ("x-ratelimit-remaining-month", "7"),
+                ("x-ratelimit-reset-minute", "1000060"),
+                ("x-ratelimit-reset-month", "1000100"),
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+        );
+    }
 }

@@ -511,8 +511,9 @@ fn wait_running(s: &TestServer, key: &str, job: &str) {
     std::thread::sleep(Duration::from_millis(500));
 }
 
-#[test]
-fn a_job_cut_off_by_three_abrupt_stops_fails_instead_of_running_again() {
+/// Submits a ten-minute track on one analysis thread and stops the server with `stop` three
+/// times while it runs; returns the server, the key and the job.
+fn job_stopped_three_times(stop: fn(&mut TestServer)) -> (TestServer, String, String) {
     let mut s = TestServer::start_with(&[("analysis", "workers = 1")]);
     let key = key_of(&s, json!({}));
     let job = submit(&s, &key, "long.wav", &wav(600.0, 100.0), &[]).json()["job_id"]
@@ -521,8 +522,14 @@ fn a_job_cut_off_by_three_abrupt_stops_fails_instead_of_running_again() {
         .to_string();
     for _ in 0..3 {
         wait_running(&s, &key, &job);
-        s.kill9_and_restart();
+        stop(&mut s);
     }
+    (s, key, job)
+}
+
+#[test]
+fn a_job_cut_off_by_three_abrupt_stops_fails_instead_of_running_again() {
+    let (s, key, job) = job_stopped_three_times(TestServer::kill9_and_restart);
     let done = wait_done(&s, &key, &job);
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "analysis_interrupted", "{done}");
@@ -536,16 +543,7 @@ fn a_job_cut_off_by_three_abrupt_stops_fails_instead_of_running_again() {
 
 #[test]
 fn graceful_restarts_while_a_job_runs_do_not_count_against_it() {
-    let mut s = TestServer::start_with(&[("analysis", "workers = 1")]);
-    let key = key_of(&s, json!({}));
-    let job = submit(&s, &key, "long.wav", &wav(600.0, 100.0), &[]).json()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    for _ in 0..3 {
-        wait_running(&s, &key, &job);
-        s.restart();
-    }
+    let (s, key, job) = job_stopped_three_times(TestServer::restart);
     let done = wait_done(&s, &key, &job);
     assert_eq!(done["status"], "succeeded", "{done}");
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{Ctx, PageParams, view};
 use crate::config::Quota;
 use crate::engine;
-use crate::http::body::{Body, content_length, discard, json_response, linger};
+use crate::http::body::{Body, content_length, discard, json_response, linger_unread};
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::sse;
 use crate::http::upload::{self, UploadError};
@@ -118,12 +118,13 @@ fn upload_error(e: UploadError) -> ApiError {
 
 /// `POST /api/v1/analyze`. Cheap refusals (idempotent replay, credits, queue, declared size)
 /// come before a byte of the body is stored; credits and queue refusals still read the body
-/// away in the background (`linger`) so the client gets to see them.
+/// away in the background (`linger_unread`) so the client gets to see them.
 pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
     let key = ctx.key()?.clone();
     let (account, project) = (key.account.0, key.project.0);
     let now = now_ms();
     let idempotency = idempotency_key(&ctx)?;
+    let max = max_upload_bytes(&ctx, account);
     if let Some(k) = idempotency
         && let Some(existing) = ctx
             .state
@@ -133,7 +134,7 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         // Read the repeated upload to its end (bounded, not stored): an HTTP/1.1 client that
         // is still sending when the answer comes and the connection closes sees a broken pipe
         // instead of its 202.
-        discard(body, max_upload_bytes(&ctx, account) + MULTIPART_OVERHEAD).await;
+        discard(body, max + MULTIPART_OVERHEAD).await;
         return replay(&ctx, existing).await;
     }
     let grant = monthly_grant(&ctx, account);
@@ -144,25 +145,18 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             .db(move |s| s.apply_credits(account, month, Some(g), None, now))
             .await?;
         if balance < 1 {
-            tokio::spawn(linger(
-                body,
-                max_upload_bytes(&ctx, account) + MULTIPART_OVERHEAD,
-            ));
+            linger_unread(body, max + MULTIPART_OVERHEAD);
             return Err(crate::store::Error::InsufficientCredits { balance }.into());
         }
     }
     let jobs = ctx.state.jobs.clone();
     let Some(slot) = jobs.try_reserve() else {
-        tokio::spawn(linger(
-            body,
-            max_upload_bytes(&ctx, account) + MULTIPART_OVERHEAD,
-        ));
+        linger_unread(body, max + MULTIPART_OVERHEAD);
         return Err(ApiError::new(
             ErrorCode::QueueFull,
             "the analysis queue is full; retry after the Retry-After delay",
         ));
     };
-    let max = max_upload_bytes(&ctx, account);
     // Over the limit by its declared length: answered at once, nothing is read.
     if content_length(&ctx.parts.headers).is_some_and(|n| n > max + MULTIPART_OVERHEAD) {
         return Err(upload_error(UploadError::TooLarge(max)));

@@ -51,22 +51,19 @@ pub async fn discard(mut body: Incoming, limit: u64) {
 /// How long a refused request's body is still read before the connection closes.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// After a refusal that came before the body was read: reads and drops what the client is
-/// still sending (at most `limit` bytes, for at most `LINGER`). Spawned beside the answer, which
-/// goes out at once. An HTTP/1.1 client that writes its whole body before it reads would
-/// otherwise see the connection reset instead of the answer.
-pub async fn linger(body: Incoming, limit: u64) {
-    let _ = tokio::time::timeout(LINGER, discard(body, limit)).await;
-}
-
-/// Most of a refused request's body read away before the connection closes: far above any
-/// JSON body, and `LINGER` ends the reading sooner on all but the fastest links.
+/// Most of a body refused before its route is known read away: far above any JSON body, and
+/// `LINGER` ends the reading sooner on all but the fastest links.
 pub const REFUSED_BODY_LIMIT: u64 = 256 * 1024 * 1024;
 
-/// `linger` in the background for a body nothing will read, when there is one.
-pub fn linger_unread(body: Incoming) {
+/// After a refusal that came before the body was read: reads and drops what the client is
+/// still sending (at most `limit` bytes, for at most `LINGER`), in the background while the
+/// answer goes out. An HTTP/1.1 client that writes its whole body before it reads would
+/// otherwise see the connection reset instead of the answer.
+pub fn linger_unread(body: Incoming, limit: u64) {
     if !hyper::body::Body::is_end_stream(&body) {
-        tokio::spawn(linger(body, REFUSED_BODY_LIMIT));
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(LINGER, discard(body, limit)).await;
+        });
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
 
-use super::body::{Body, json_response, linger_unread};
+use super::body::{Body, REFUSED_BODY_LIMIT, json_response, linger_unread};
 use super::error::{ApiError, ErrorCode, Realm, auth_error};
 use super::listener::PeerAddr;
 use super::route::{Access, Resolution, Route, resolve};
@@ -45,14 +45,14 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     // client still sending (an upload with a revoked key, say) gets the answer, not a reset.
     let result = match resolve(&parts.method, &path) {
         Resolution::NotFound => {
-            linger_unread(body);
+            linger_unread(body, REFUSED_BODY_LIMIT);
             Err(ApiError::new(
                 ErrorCode::RouteNotFound,
                 format!("no route for {method} {path}"),
             ))
         }
         Resolution::WrongMethod(allowed) => {
-            linger_unread(body);
+            linger_unread(body, REFUSED_BODY_LIMIT);
             let allow = allowed
                 .iter()
                 .map(|m| m.as_str())
@@ -95,7 +95,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
                     api::handle(route, ctx, body).await
                 }
                 Err(e) => {
-                    linger_unread(body);
+                    linger_unread(body, REFUSED_BODY_LIMIT);
                     Err(e)
                 }
             }
@@ -247,78 +247,26 @@ fn retry_after_s(u: &Usage, now_ms: u64) -> u64 {
 }
 
 /// `X-RateLimit-*` for both windows (month only on plans with a monthly cap), and the IETF
-/// `RateLimit-Policy` / `RateLimit` fields. Every authenticated response carries them, so the
-/// values are written into one buffer and each header holds a slice of it: one allocation
-/// instead of one per header.
+/// `RateLimit-Policy` / `RateLimit` fields.
 fn rate_limit_headers(h: &mut http::HeaderMap, u: &Usage, now_ms: u64) {
-    use std::fmt::Write as _;
-    const NAMES: [HeaderName; 8] = [
-        LIMIT_MINUTE,
-        REMAINING_MINUTE,
-        RESET_MINUTE,
-        LIMIT_MONTH,
-        REMAINING_MONTH,
-        RESET_MONTH,
-        RATELIMIT_POLICY,
-        RATELIMIT,
-    ];
     let minute_reset_s = u.minute.reset_ms.div_ceil(1000);
+    h.reserve(9);
+    h.insert(LIMIT_MINUTE, HeaderValue::from(u.minute.limit));
+    h.insert(REMAINING_MINUTE, HeaderValue::from(u.minute.remaining));
+    h.insert(RESET_MINUTE, HeaderValue::from(minute_reset_s));
     let minute_t = u.minute.reset_ms.saturating_sub(now_ms).div_ceil(1000);
-    let mut buf = String::with_capacity(192);
-    // Where each of `NAMES`' values sits in `buf`; an empty range is a header not sent.
-    let mut spans: [std::ops::Range<usize>; 8] = Default::default();
-    let mut put = |i: usize, buf: &mut String, args: std::fmt::Arguments<'_>| {
-        let start = buf.len();
-        // Writing into a `String` cannot fail.
-        let _ = buf.write_fmt(args);
-        spans[i] = start..buf.len();
-    };
-    put(0, &mut buf, format_args!("{}", u.minute.limit));
-    put(1, &mut buf, format_args!("{}", u.minute.remaining));
-    put(2, &mut buf, format_args!("{minute_reset_s}"));
-    let (policy, current) = (6, 7);
-    match u.month {
-        Some(m) => {
-            let month_t = m.reset_s.saturating_sub(now_ms / 1000);
-            put(3, &mut buf, format_args!("{}", m.limit));
-            put(4, &mut buf, format_args!("{}", m.remaining));
-            put(5, &mut buf, format_args!("{}", m.reset_s));
-            put(
-                policy,
-                &mut buf,
-                format_args!(
-                    "\"minute\";q={};w=60, \"month\";q={};w=2592000",
-                    u.minute.limit, m.limit
-                ),
-            );
-            put(
-                current,
-                &mut buf,
-                format_args!(
-                    "\"minute\";r={};t={minute_t}, \"month\";r={};t={month_t}",
-                    u.minute.remaining, m.remaining
-                ),
-            );
-        }
-        None => {
-            put(
-                policy,
-                &mut buf,
-                format_args!("\"minute\";q={};w=60", u.minute.limit),
-            );
-            put(
-                current,
-                &mut buf,
-                format_args!("\"minute\";r={};t={minute_t}", u.minute.remaining),
-            );
-        }
+    let mut policy = format!("\"minute\";q={};w=60", u.minute.limit);
+    let mut current = format!("\"minute\";r={};t={minute_t}", u.minute.remaining);
+    if let Some(m) = u.month {
+        h.insert(LIMIT_MONTH, HeaderValue::from(m.limit));
+        h.insert(REMAINING_MONTH, HeaderValue::from(m.remaining));
+        h.insert(RESET_MONTH, HeaderValue::from(m.reset_s));
+        let month_t = m.reset_s.saturating_sub(now_ms / 1000);
+        policy.push_str(&format!(", \"month\";q={};w=2592000", m.limit));
+        current.push_str(&format!(", \"month\";r={};t={month_t}", m.remaining));
     }
-    let shared = bytes::Bytes::from(buf);
-    h.reserve(8);
-    for (name, span) in NAMES.into_iter().zip(spans) {
-        if !span.is_empty()
-            && let Ok(v) = HeaderValue::from_maybe_shared(shared.slice(span))
-        {
+    for (name, value) in [(RATELIMIT_POLICY, policy), (RATELIMIT, current)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
             h.insert(name, v);
         }
     }

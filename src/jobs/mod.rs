@@ -281,25 +281,17 @@ impl Jobs {
                 self.mark_running(id, started).await?;
                 (started, analysis_outcome(answer.await))
             }
-            _ => {
-                let started = now_ms();
-                self.mark_running(id, started).await?;
-                let failure = if rec.upload.is_none() {
-                    (
-                        "upload_missing".to_string(),
-                        "the uploaded audio is gone".to_string(),
-                    )
-                } else {
-                    (
-                        "analysis_interrupted".to_string(),
-                        format!(
-                            "the server stopped abruptly {} times while analysing this file \
-                             (a crash, kill -9 or power loss); it is not run again",
-                            rec.attempts
-                        ),
-                    )
-                };
-                (started, Err(failure))
+            Some(_) => {
+                let why = format!(
+                    "the server stopped abruptly {} times while analysing this file \
+                     (a crash, kill -9 or power loss); it is not run again",
+                    rec.attempts
+                );
+                self.fail_unrun(id, "analysis_interrupted", why).await?
+            }
+            None => {
+                let why = "the uploaded audio is gone".to_string();
+                self.fail_unrun(id, "upload_missing", why).await?
             }
         };
         let finished = now_ms();
@@ -365,6 +357,18 @@ impl Jobs {
         }
         tracing::info!(job = %crate::ids::JobId(id), status = final_status.as_str(), ms = finished.saturating_sub(started), "job finished");
         Ok(())
+    }
+
+    /// Starts a job that will not be analysed, with the failure it ends with.
+    async fn fail_unrun(
+        &self,
+        id: u128,
+        code: &str,
+        message: String,
+    ) -> Result<(u64, Result<Vec<u8>, (String, String)>), Error> {
+        let started = now_ms();
+        self.mark_running(id, started).await?;
+        Ok((started, Err((code.to_string(), message))))
     }
 
     async fn mark_running(&self, id: u128, started: u64) -> Result<(), Error> {

@@ -15,7 +15,9 @@ use crate::http::listener;
 use crate::ids::now_ms;
 use crate::jobs::Jobs;
 use crate::policy::Policy;
+use crate::policy::auth_failures::AuthFailures;
 use crate::policy::month::month_index;
+use crate::policy::uploads::InFlightUploads;
 use crate::store::Store;
 use crate::webhooks::deliver::Deliveries;
 use crate::webhooks::vault::Vault;
@@ -43,28 +45,31 @@ pub enum Error {
     Webhooks(#[from] crate::webhooks::deliver::Error),
 }
 
+/// File descriptors the server keeps open besides connections: the database, uploads being
+/// written, outbound webhook sockets, logs.
+const OTHER_FILES: u64 = 64;
+
+/// The path as the operator should see it in logs: absolute, so a relative `data_dir` cannot
+/// hide which directory a server (or `admin bootstrap`) used.
+pub fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The configuration's origin for logs: its absolute path, or the built-in defaults.
+pub fn describe_source(source: &Source) -> String {
+    match source {
+        Source::File(p) => absolute(p).display().to_string(),
+        Source::Defaults => "built-in defaults (no config file)".to_string(),
+    }
+}
+
 pub struct Server;
 
 impl Server {
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully. Prints `listening on ADDR` on
     /// stdout once the socket is bound, for supervisors and tests.
     pub async fn run(config: Config, source: Source) -> Result<(), Error> {
-        let dir = config.storage.data_dir.clone();
-        let month = month_index(now_ms());
-        let (store, keys, tokens, accounts, usage) = tokio::task::spawn_blocking(move || {
-            let store = Store::open(&dir)?;
-            let (keys, tokens) = (store.all_keys()?, store.all_tokens()?);
-            let (accounts, usage) = (store.all_accounts()?, store.usage_for_month(month)?);
-            Ok::<_, crate::store::Error>((store, keys, tokens, accounts, usage))
-        })
-        .await
-        .map_err(|e| Error::Task(e.to_string()))??;
-        let credentials = Credentials::load(keys, tokens);
-        let policy = Policy::new(config.plans.clone(), config.server.trusted_proxies.clone());
-        for (id, a) in &accounts {
-            policy.set_account(*id, accounts_policy_state(a));
-        }
-        policy.load_month_counts(month, usage);
+        // Bound first: a server that cannot listen must not leave an empty data directory.
         let tls = config
             .server
             .tls
@@ -76,6 +81,42 @@ impl Server {
             addr: config.server.listen.to_string(),
             source: e,
         })?;
+        match listener::raise_open_files_limit() {
+            Some((soft, hard)) => {
+                tracing::info!(open_files = soft, hard_limit = hard, "open-file limit");
+                let needed = config.server.max_connections as u64 + OTHER_FILES;
+                if soft < needed {
+                    tracing::warn!(
+                        open_files = soft,
+                        max_connections = config.server.max_connections,
+                        "the open-file limit is below server.max_connections plus the files the \
+                         server keeps open; raise LimitNOFILE or lower max_connections"
+                    );
+                }
+            }
+            None => tracing::warn!("cannot read the open-file limit"),
+        }
+        let dir = config.storage.data_dir.clone();
+        let month = month_index(now_ms());
+        let (store, keys, tokens, accounts, usage) = tokio::task::spawn_blocking(move || {
+            let store = Store::open(&dir)?;
+            let (keys, tokens) = (store.all_keys()?, store.all_tokens()?);
+            let (accounts, usage) = (store.all_accounts()?, store.usage_for_month(month)?);
+            Ok::<_, crate::store::Error>((store, keys, tokens, accounts, usage))
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))??;
+        tracing::info!(
+            data_dir = %absolute(&config.storage.data_dir).display(),
+            config = %describe_source(&source),
+            "opened the data directory"
+        );
+        let credentials = Credentials::load(keys, tokens);
+        let policy = Policy::new(config.plans.clone(), config.server.trusted_proxies.clone());
+        for (id, a) in &accounts {
+            policy.set_account(*id, accounts_policy_state(a));
+        }
+        policy.load_month_counts(month, usage);
         let server_cfg = config.server.clone();
         let vault = Arc::new(Vault::open(&config.storage.data_dir)?);
         let deliveries = Deliveries::new(store.clone(), vault.clone(), &config.webhooks)?;
@@ -86,11 +127,17 @@ impl Server {
             deliveries.clone(),
         )?;
         let keep_results = config.storage.keep_results;
+        let uploads = InFlightUploads::new(
+            config.analysis.max_uploads_per_key,
+            config.analysis.max_uploads_per_account,
+        );
         let state = Arc::new(State {
             config,
             store,
             credentials,
             policy,
+            auth_failures: AuthFailures::new(server_cfg.auth_failures_per_minute),
+            uploads,
             jobs: jobs.clone(),
             vault,
             deliveries: deliveries.clone(),

@@ -18,11 +18,15 @@ use crate::http::upload::{self, UploadError};
 use crate::ids::{JobId, now_ms, rfc3339};
 use crate::jobs::{Live, PARTIAL_SUFFIX, UPLOAD_SUFFIX, decode_result};
 use crate::policy::month::month_index;
+use crate::policy::uploads::UploadCap;
+use crate::store::disk;
 use crate::store::schema::{JobRecord, JobStatus};
 use crate::store::{InsertJob, JobInserted};
 
 /// Multipart framing around the file: boundaries, part headers, the small text fields.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+/// Retry-After for an upload refused by the in-flight caps: uploads take seconds to minutes.
+const UPLOAD_RETRY_AFTER_S: u64 = 5;
 /// Interval between keep-alive comments on an event stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -86,6 +90,52 @@ fn accepted(id: u128, replayed: bool, webhook: bool) -> Response<Body> {
     r
 }
 
+fn queue_full() -> ApiError {
+    ApiError::new(
+        ErrorCode::QueueFull,
+        "the analysis queue is full; retry after the Retry-After delay",
+    )
+}
+
+fn too_many_uploads(cap: UploadCap) -> ApiError {
+    let (who, n) = match cap {
+        UploadCap::Key(n) => ("this API key", n),
+        UploadCap::Account(n) => ("this account", n),
+    };
+    ApiError::new(
+        ErrorCode::TooManyUploads,
+        format!("{who} already has {n} uploads in progress; retry when one has finished"),
+    )
+    .with_details(json!({ "limit": n, "retry_after": UPLOAD_RETRY_AFTER_S }))
+}
+
+/// 507 while the data directory's file system is below `storage.min_free_mb`, or would be
+/// after an upload of the declared size.
+fn check_free_space(ctx: &Ctx, declared: u64) -> Result<(), ApiError> {
+    let min = ctx.state.config.storage.min_free_bytes;
+    if min == 0 {
+        return Ok(());
+    }
+    let free = match disk::free_bytes(ctx.state.jobs.uploads_dir()) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read free disk space");
+            return Ok(());
+        }
+    };
+    if free < min.saturating_add(declared) {
+        return Err(insufficient_storage());
+    }
+    Ok(())
+}
+
+fn insufficient_storage() -> ApiError {
+    ApiError::new(
+        ErrorCode::InsufficientStorage,
+        "the server is low on disk space and cannot store uploads now; retry later",
+    )
+}
+
 fn upload_error(e: UploadError) -> ApiError {
     match e {
         UploadError::NotMultipart => ApiError::new(
@@ -103,6 +153,21 @@ fn upload_error(e: UploadError) -> ApiError {
                 n / (1024 * 1024)
             ),
         ),
+        UploadError::EmptyFile => {
+            ApiError::new(ErrorCode::EmptyFile, "the `file` part is empty (0 bytes)")
+        }
+        UploadError::NotAudio => ApiError::new(
+            ErrorCode::NotAudio,
+            "the file is not audio in a format tonearm reads (WAV, AIFF, FLAC, MP3, Ogg Vorbis/Opus, AAC/ALAC in MP4, CAF, MKV/WebM)",
+        ),
+        UploadError::TooSlow => ApiError::new(
+            ErrorCode::BodyTimeout,
+            "the upload arrived too slowly (see server.body_idle_timeout) and was dropped",
+        ),
+        UploadError::Io(e) if disk::is_out_of_space(&e) => {
+            tracing::warn!(error = %e, "disk full while storing an upload");
+            insufficient_storage()
+        }
         UploadError::Io(e) => {
             tracing::error!(error = %e, "cannot store upload");
             ApiError::internal()
@@ -150,28 +215,45 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         }
     }
     let jobs = ctx.state.jobs.clone();
-    let Some(slot) = jobs.try_reserve() else {
+    if !jobs.has_room() {
         linger_unread(body, max + MULTIPART_OVERHEAD);
-        return Err(ApiError::new(
-            ErrorCode::QueueFull,
-            "the analysis queue is full; retry after the Retry-After delay",
-        ));
-    };
+        return Err(queue_full());
+    }
     // Over the limit by its declared length: answered at once, nothing is read.
-    if content_length(&ctx.parts.headers).is_some_and(|n| n > max + MULTIPART_OVERHEAD) {
+    let declared = content_length(&ctx.parts.headers);
+    if declared.is_some_and(|n| n > max + MULTIPART_OVERHEAD) {
         return Err(upload_error(UploadError::TooLarge(max)));
     }
+    if let Err(e) = check_free_space(&ctx, declared.unwrap_or(0)) {
+        linger_unread(body, max + MULTIPART_OVERHEAD);
+        return Err(e);
+    }
+    let _permit = match ctx.state.uploads.try_acquire(key.id.0, account) {
+        Ok(p) => p,
+        Err(cap) => {
+            linger_unread(body, max + MULTIPART_OVERHEAD);
+            return Err(too_many_uploads(cap));
+        }
+    };
     let id = JobId::generate().map_err(|_| ApiError::internal())?.0;
     let job = JobId(id).to_string();
     let partial = jobs.uploads_dir().join(format!("{job}.{PARTIAL_SUFFIX}"));
-    let mut up = upload::receive(&ctx.parts.headers, body, partial, max)
-        .await
-        .map_err(upload_error)?;
+    let mut up = upload::receive(
+        &ctx.parts.headers,
+        body,
+        partial,
+        max,
+        ctx.body_pace(),
+        engine::sniff,
+    )
+    .await
+    .map_err(upload_error)?;
     let Some(format) = engine::sniff(&up.head) else {
-        return Err(ApiError::new(
-            ErrorCode::NotAudio,
-            "the file is not audio in a format tonearm reads (WAV, AIFF, FLAC, MP3, Ogg Vorbis/Opus, AAC/ALAC in MP4)",
-        ));
+        return Err(upload_error(UploadError::NotAudio));
+    };
+    // The queue place is taken only now that the upload is whole: slow uploads never hold one.
+    let Some(slot) = jobs.try_reserve() else {
+        return Err(queue_full());
     };
     let webhook_url = match up.fields.get("webhook_url").map(|u| u.trim()) {
         Some(u) if !u.is_empty() => Some(check_webhook_url(&ctx, project, u).await?),

@@ -36,6 +36,10 @@ pub struct State {
     pub store: Store,
     pub credentials: Credentials,
     pub policy: crate::policy::Policy,
+    /// Failed authentications per client address.
+    pub auth_failures: crate::policy::auth_failures::AuthFailures,
+    /// Uploads being received, per key and per account.
+    pub uploads: Arc<crate::policy::uploads::InFlightUploads>,
     pub jobs: Arc<crate::jobs::Jobs>,
     /// Seals and opens webhook signing secrets.
     pub vault: Arc<crate::webhooks::vault::Vault>,
@@ -112,8 +116,17 @@ impl Ctx {
             &self.parts.headers,
             body,
             self.state.config.server.max_json_body_bytes,
+            self.body_pace(),
         )
         .await
+    }
+
+    /// How fast this server wants request bodies to arrive.
+    pub fn body_pace(&self) -> crate::http::body::Pace {
+        crate::http::body::Pace {
+            window: self.state.config.server.body_idle_timeout,
+            min_bytes_per_sec: self.state.config.server.body_min_bytes_per_sec,
+        }
     }
 
     pub fn query(&self) -> HashMap<String, String> {

@@ -55,7 +55,15 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
 }
 
 fn bootstrap(config: ConfigArg, label: String) -> Result<(String, String), BootstrapError> {
-    let config = Config::load(&Source::resolve(config.config.as_deref()))?;
+    let source = Source::resolve(config.config.as_deref());
+    let config = Config::load(&source)?;
+    // On stderr: stdout carries only the token. A token made in the wrong directory would be
+    // "invalid" to the server with no hint, so say which directory this is.
+    eprintln!(
+        "data directory: {} (config: {})",
+        crate::app::absolute(&config.storage.data_dir).display(),
+        crate::app::describe_source(&source)
+    );
     let store = Store::open(&config.storage.data_dir)?;
     let issued = tokens_prepare(label).map_err(BootstrapError::Random)?;
     store.insert_token(issued.id.0, &issued.record)?;

@@ -35,8 +35,17 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_header_bytes: usize,
+    /// Header fields in one request; more gets 431.
+    pub max_headers: usize,
     pub max_json_body_bytes: usize,
     pub max_connections: usize,
+    /// A request body must deliver `body_min_bytes_per_sec` (and at least one byte) in every
+    /// window of this length, or it is dropped.
+    pub body_idle_timeout: Duration,
+    pub body_min_bytes_per_sec: u64,
+    /// Failed authentications one client address may make per minute before its further
+    /// failures get 429; 0 turns the throttle off.
+    pub auth_failures_per_minute: u32,
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -54,6 +63,8 @@ pub struct StorageConfig {
     pub keep_uploads: bool,
     /// Finished jobs and their results are deleted this long after they end.
     pub keep_results: Duration,
+    /// Uploads are refused with 507 while the data directory's file system has less free space.
+    pub min_free_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +74,9 @@ pub struct AnalysisConfig {
     pub workers: usize,
     /// Accepted jobs not yet finished (queued plus running); beyond it submissions get 503.
     pub max_queued: usize,
+    /// Uploads being received at once per API key and per account.
+    pub max_uploads_per_key: usize,
+    pub max_uploads_per_account: usize,
     pub max_duration: Duration,
 }
 
@@ -227,9 +241,11 @@ impl Config {
         let header_read_timeout =
             v.duration("server", "header_read_timeout", &s.header_read_timeout)?;
         let idle_timeout = v.duration("server", "idle_timeout", &s.idle_timeout)?;
+        let body_idle_timeout = v.duration("server", "body_idle_timeout", &s.body_idle_timeout)?;
         for (key, d) in [
             ("header_read_timeout", header_read_timeout),
             ("idle_timeout", idle_timeout),
+            ("body_idle_timeout", body_idle_timeout),
         ] {
             if d.is_zero() {
                 return Err(v.invalid("server", key, "must be longer than 0s".into()));
@@ -241,6 +257,21 @@ impl Config {
             s.max_header_bytes,
             8192,
             1 << 20,
+        )?;
+        let max_headers = v.range("server", "max_headers", s.max_headers, 16, 10_000)?;
+        let body_min_bytes_per_sec = v.range(
+            "server",
+            "body_min_bytes_per_sec",
+            s.body_min_bytes_per_sec,
+            0,
+            1 << 30,
+        )?;
+        let auth_failures_per_minute = v.range(
+            "server",
+            "auth_failures_per_minute",
+            s.auth_failures_per_minute,
+            0,
+            1_000_000,
         )?;
         let max_json_body_kb = v.range(
             "server",
@@ -296,6 +327,27 @@ impl Config {
             n => n as usize,
         };
         let max_queued = v.range("analysis", "max_queued", a.max_queued, 1, 1_000_000)?;
+        let max_uploads_per_key = v.range(
+            "analysis",
+            "max_uploads_per_key",
+            a.max_uploads_per_key,
+            1,
+            100_000,
+        )?;
+        let max_uploads_per_account = v.range(
+            "analysis",
+            "max_uploads_per_account",
+            a.max_uploads_per_account,
+            1,
+            100_000,
+        )?;
+        let min_free_mb = v.range(
+            "storage",
+            "min_free_mb",
+            raw.storage.min_free_mb,
+            0,
+            1 << 40,
+        )?;
         let max_duration = v.duration("analysis", "max_duration", &a.max_duration)?;
         if max_duration < Duration::from_secs(1) || max_duration > Duration::from_secs(24 * 3600) {
             return Err(v.invalid(
@@ -308,6 +360,8 @@ impl Config {
             max_upload_bytes: max_upload_mb * 1024 * 1024,
             workers,
             max_queued: max_queued as usize,
+            max_uploads_per_key: max_uploads_per_key as usize,
+            max_uploads_per_account: max_uploads_per_account as usize,
             max_duration,
         };
         let mut trusted_proxies = Vec::new();
@@ -333,14 +387,19 @@ impl Config {
                 header_read_timeout,
                 idle_timeout,
                 max_header_bytes: max_header_bytes as usize,
+                max_headers: max_headers as usize,
                 max_json_body_bytes: (max_json_body_kb * 1024) as usize,
                 max_connections: max_connections as usize,
+                body_idle_timeout,
+                body_min_bytes_per_sec,
+                auth_failures_per_minute: auth_failures_per_minute as u32,
                 trusted_proxies,
             },
             storage: StorageConfig {
                 data_dir: PathBuf::from(&raw.storage.data_dir),
                 keep_uploads: raw.storage.keep_uploads,
                 keep_results: Duration::from_secs(keep_results_days * 86_400),
+                min_free_bytes: min_free_mb * 1024 * 1024,
             },
             analysis,
             log: LogConfig {

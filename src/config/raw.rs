@@ -60,8 +60,12 @@ pub struct RawServer {
     pub header_read_timeout: String,
     pub idle_timeout: String,
     pub max_header_bytes: u64,
+    pub max_headers: u64,
     pub max_json_body_kb: u64,
     pub max_connections: u64,
+    pub body_idle_timeout: String,
+    pub body_min_bytes_per_sec: u64,
+    pub auth_failures_per_minute: u64,
     pub trusted_proxies: Vec<String>,
 }
 
@@ -75,8 +79,12 @@ impl Default for RawServer {
             header_read_timeout: "10s".into(),
             idle_timeout: "120s".into(),
             max_header_bytes: 16 * 1024,
+            max_headers: 256,
             max_json_body_kb: 64,
             max_connections: 1024,
+            body_idle_timeout: "30s".into(),
+            body_min_bytes_per_sec: 1024,
+            auth_failures_per_minute: 60,
             trusted_proxies: Vec::new(),
         }
     }
@@ -88,6 +96,7 @@ pub struct RawStorage {
     pub data_dir: String,
     pub keep_uploads: bool,
     pub keep_results_days: u64,
+    pub min_free_mb: u64,
 }
 
 impl Default for RawStorage {
@@ -96,6 +105,7 @@ impl Default for RawStorage {
             data_dir: "./tonearm-data".into(),
             keep_uploads: false,
             keep_results_days: 30,
+            min_free_mb: 512,
         }
     }
 }
@@ -107,6 +117,8 @@ pub struct RawAnalysis {
     /// 0 = one per CPU core.
     pub workers: u64,
     pub max_queued: u64,
+    pub max_uploads_per_key: u64,
+    pub max_uploads_per_account: u64,
     pub max_duration: String,
 }
 
@@ -116,6 +128,8 @@ impl Default for RawAnalysis {
             max_upload_mb: 1024,
             workers: 0,
             max_queued: 100,
+            max_uploads_per_key: 4,
+            max_uploads_per_account: 16,
             max_duration: "30m".into(),
         }
     }

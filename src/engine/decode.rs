@@ -80,6 +80,16 @@ struct Sink {
     keep: Option<u64>,
 }
 
+/// Whether an I/O error raised inside a container parser comes from the data (a seek out of
+/// range, a read past the end, an invalid value) rather than from the device.
+fn is_parse_failure(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        UnexpectedEof | InvalidInput | InvalidData | Unsupported | Other
+    )
+}
+
 impl Source {
     /// Open and probe `path`; checks the declared length against the file and the limit before
     /// any audio is decoded.
@@ -111,7 +121,9 @@ impl Source {
                 MetadataOptions::default(),
             )
             .map_err(|e| match (sniffed, e) {
-                (_, SymError::IoError(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => io(e),
+                // The head was read, so an I/O error while parsing is a header pointing outside
+                // the file (a seek to a negative or absurd offset) unless the OS says otherwise.
+                (_, SymError::IoError(e)) if !is_parse_failure(&e) => io(e),
                 (Some(fmt), e) => Error::CorruptAudio(format!("malformed {fmt} header: {e}")),
                 (None, _) => Error::UnsupportedFormat(
                     "the first bytes match no supported container (WAV, AIFF, FLAC, MP3, Ogg, \

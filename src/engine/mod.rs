@@ -76,14 +76,19 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
 /// Opus decoder is single-threaded and about half as fast as the others). A file whose header
 /// cannot be read costs nothing: it fails fast.
 pub fn estimated_cost(path: &Path) -> f64 {
-    let Ok(source) = Source::open(path, f64::INFINITY) else {
-        return 0.0;
-    };
-    let info = source.info();
-    let frames = info.declared_frames.or(info.estimated_frames).unwrap_or(0);
-    let seconds = frames as f64 / f64::from(info.sample_rate.max(1));
-    let decoder_weight = if info.codec == "opus" { 2.0 } else { 1.0 };
-    seconds * decoder_weight
+    // Reading a header runs the container parser, which can panic on crafted input like any
+    // other decoder call; such a file costs nothing here and fails cleanly in `analyze_file`.
+    let run = std::panic::AssertUnwindSafe(|| {
+        let Ok(source) = Source::open(path, f64::INFINITY) else {
+            return 0.0;
+        };
+        let info = source.info();
+        let frames = info.declared_frames.or(info.estimated_frames).unwrap_or(0);
+        let seconds = frames as f64 / f64::from(info.sample_rate.max(1));
+        let decoder_weight = if info.codec == "opus" { 2.0 } else { 1.0 };
+        seconds * decoder_weight
+    });
+    std::panic::catch_unwind(run).unwrap_or(0.0)
 }
 
 /// Analyse one file. `display_name` replaces the file name in the report. `progress` receives

@@ -4,11 +4,14 @@
 use std::convert::Infallible;
 
 use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
+use tokio::time::Instant;
 
 use super::error::{ApiError, ErrorCode};
 
@@ -49,7 +52,7 @@ pub async fn discard(mut body: Incoming, limit: u64) {
 }
 
 /// How long a refused request's body is still read before the connection closes.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
+pub const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Most of a body refused before its route is known read away: far above any JSON body, and
 /// `LINGER` ends the reading sooner on all but the fastest links.
@@ -84,11 +87,94 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
+/// How fast a request body must arrive: at least `min_bytes_per_sec` (and at least one byte) in
+/// every window of `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub window: Duration,
+    pub min_bytes_per_sec: u64,
+}
+
+impl Pace {
+    fn needed_per_window(&self) -> u64 {
+        ((self.min_bytes_per_sec as f64 * self.window.as_secs_f64()) as u64).max(1)
+    }
+}
+
+/// Why a paced body stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the request body arrived too slowly and was dropped")]
+    TooSlow,
+    #[error("the request body could not be read: {0}")]
+    Read(#[from] hyper::Error),
+}
+
+/// The body's data as a stream that fails with `BodyError::TooSlow` when a window of
+/// `pace.window` passes with too few bytes: a client that stalls or trickles its body is cut
+/// off instead of holding a connection, an upload place and a partial file for ever.
+pub fn paced(body: Incoming, pace: Pace) -> impl Stream<Item = Result<Bytes, BodyError>> {
+    struct State {
+        body: Incoming,
+        window_end: Instant,
+        bytes: u64,
+        failed: bool,
+    }
+    let needed = pace.needed_per_window();
+    let start = State {
+        body,
+        window_end: Instant::now() + pace.window,
+        bytes: 0,
+        failed: false,
+    };
+    futures_util::stream::unfold(start, move |mut st| async move {
+        if st.failed {
+            return None;
+        }
+        loop {
+            let frame = tokio::time::timeout_at(st.window_end, st.body.frame()).await;
+            let now = Instant::now();
+            if let Ok(Some(Ok(f))) = &frame {
+                st.bytes += f.data_ref().map_or(0, |d| d.len() as u64);
+            }
+            if now >= st.window_end {
+                if st.bytes < needed {
+                    st.failed = true;
+                    return Some((Err(BodyError::TooSlow), st));
+                }
+                st.window_end = now + pace.window;
+                st.bytes = 0;
+            }
+            match frame {
+                Err(_) => continue,
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => {
+                    st.failed = true;
+                    return Some((Err(BodyError::Read(e)), st));
+                }
+                Ok(Some(Ok(f))) => {
+                    if let Ok(data) = f.into_data() {
+                        return Some((Ok(data), st));
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn too_slow() -> ApiError {
+    ApiError::new(
+        ErrorCode::BodyTimeout,
+        "the request body arrived too slowly (see server.body_idle_timeout) and was dropped",
+    )
+}
+
 /// Reads at most `limit` bytes of body. An absent or empty body reads as `{}`.
 pub async fn read_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
+    pace: Pace,
 ) -> Result<T, ApiError> {
     if content_length(headers).is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
@@ -103,17 +189,19 @@ pub async fn read_json<T: DeserializeOwned>(
             ));
         }
     }
-    let bytes = Limited::new(body, limit)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                too_large(limit)
-            } else {
-                ApiError::invalid("the request body could not be read")
+    let mut bytes = Vec::new();
+    let stream = paced(body, pace);
+    futures_util::pin_mut!(stream);
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) if bytes.len() + c.len() > limit => return Err(too_large(limit)),
+            Ok(c) => bytes.extend_from_slice(&c),
+            Err(BodyError::TooSlow) => return Err(too_slow()),
+            Err(BodyError::Read(_)) => {
+                return Err(ApiError::invalid("the request body could not be read"));
             }
-        })?
-        .to_bytes();
+        }
+    }
     let slice: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {

@@ -15,7 +15,7 @@ use super::error::{ApiError, ErrorCode, Realm, auth_error};
 use super::listener::PeerAddr;
 use super::route::{Access, Resolution, Route, resolve};
 use crate::api::{self, Ctx, Principal, State};
-use crate::auth::Scope;
+use crate::auth::{AuthError, Scope};
 use crate::ids::{base62_fixed, now_ms, random_bytes};
 use crate::policy::{Denied, Usage};
 
@@ -118,6 +118,15 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
+            if let Some(retry) = e
+                .details
+                .as_ref()
+                .and_then(|d| d.get("retry_after"))
+                .and_then(serde_json::Value::as_u64)
+            {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            }
             if let (Some(u), ErrorCode::RateLimitExceeded) = (&usage, e.code) {
                 let retry = retry_after_s(u, now_ms());
                 resp.headers_mut()
@@ -153,6 +162,29 @@ fn authenticate(
         .headers
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
+    let client_ip = || {
+        let peer = parts
+            .extensions
+            .get::<PeerAddr>()
+            .map(|p| p.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        state.policy.client_ip(peer, &parts.headers)
+    };
+    // A credential that was presented and is wrong counts against the client's address; past
+    // the limit the answer becomes 429, which makes guessing impractical without touching
+    // valid credentials from the same address.
+    let failed = |realm: Realm, e: AuthError| {
+        if !matches!(e, AuthError::Missing)
+            && let Some(retry) = state.auth_failures.record(client_ip(), now)
+        {
+            return ApiError::new(
+                ErrorCode::TooManyAuthFailures,
+                format!("too many failed authentications from this address; retry in {retry} s"),
+            )
+            .with_details(serde_json::json!({ "retry_after": retry }));
+        }
+        auth_error(realm, e)
+    };
     match route.spec().access {
         Access::Public => (Ok(Principal::Anonymous), None),
         Access::Management => (
@@ -160,20 +192,15 @@ fn authenticate(
                 .credentials
                 .verify_token(header, now)
                 .map(Principal::Token)
-                .map_err(|e| auth_error(Realm::Admin, e)),
+                .map_err(|e| failed(Realm::Admin, e)),
             None,
         ),
         Access::ApiKey(scope) => {
             let key = match state.credentials.verify_key(header, now) {
                 Ok(k) => k,
-                Err(e) => return (Err(auth_error(Realm::Api, e)), None),
+                Err(e) => return (Err(failed(Realm::Api, e)), None),
             };
-            let peer = parts
-                .extensions
-                .get::<PeerAddr>()
-                .map(|p| p.0.ip())
-                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            let ip = state.policy.client_ip(peer, &parts.headers);
+            let ip = client_ip();
             let decision = state.policy.admit(key.id.0, key.account.0, ip, now);
             if let Some(d) = decision.denied {
                 return (
@@ -324,17 +351,30 @@ fn finish(
     resp
 }
 
-/// A well-formed incoming `X-Request-Id` (1-128 of `[A-Za-z0-9._:-]`), else a fresh one.
+/// A client's `X-Request-Id` when it is short and plain (1-64 of `[A-Za-z0-9._-]`) and does not
+/// look like one of tonearm's secrets, else a fresh one. The id is logged and echoed, so an
+/// unchecked one could forge log lines or copy a pasted key into the logs.
 fn request_id(headers: &http::HeaderMap) -> String {
-    if let Some(v) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        let ok = !v.is_empty()
-            && v.len() <= 128
-            && v.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'));
-        if ok {
-            return v.to_string();
-        }
+    if let Some(v) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
+        && acceptable_request_id(v)
+    {
+        return v.to_string();
     }
+    new_request_id()
+}
+
+fn acceptable_request_id(v: &str) -> bool {
+    let plain = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+    let lower = v.to_ascii_lowercase();
+    let secret_like = ["tonearm_", "whsec_"].iter().any(|p| lower.contains(p));
+    plain && !secret_like
+}
+
+/// A fresh request id, for requests that bring none (or one that is not accepted).
+pub fn new_request_id() -> String {
     format!("req_{}", base62_fixed(next_request_number(), 22))
 }
 
@@ -376,6 +416,25 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn request_ids_are_accepted_only_when_short_plain_and_not_secret_like() {
+        for ok in ["abc", "trace-1.2_3", &"a".repeat(64)] {
+            assert!(acceptable_request_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            &"a".repeat(65),
+            "has space",
+            "new\nline",
+            "colon:x",
+            "tonearm_sk_abcdef",
+            "x-TONEARM_MT_abc",
+            "whsec_abc",
+        ] {
+            assert!(!acceptable_request_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

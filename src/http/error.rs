@@ -39,7 +39,17 @@ pub enum ErrorCode {
     InsufficientCredits,
     MalformedMultipart,
     MissingFile,
+    EmptyFile,
     NotAudio,
+    BodyTimeout,
+    TooManyUploads,
+    TooManyAuthFailures,
+    HeadersTooLarge,
+    MalformedRequest,
+    UriTooLong,
+    TooManyConnections,
+    InsufficientStorage,
+    StorageUnavailable,
     InvalidWebhookUrl,
     WebhookTargetRefused,
     WebhookSecretRequired,
@@ -60,11 +70,18 @@ impl ErrorCode {
             | InvalidRequest
             | MalformedMultipart
             | MissingFile
+            | EmptyFile
+            | MalformedRequest
             | InvalidWebhookUrl
             | WebhookTargetRefused
             | WebhookSecretRequired => StatusCode::BAD_REQUEST,
             NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            QueueFull => StatusCode::SERVICE_UNAVAILABLE,
+            BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            TooManyUploads | TooManyAuthFailures => StatusCode::TOO_MANY_REQUESTS,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            UriTooLong => StatusCode::URI_TOO_LONG,
+            InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
+            QueueFull | TooManyConnections | StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Conflict | KeyLimitReached | SecretLimitReached => StatusCode::CONFLICT,
             MissingApiKey
             | MissingManagementToken
@@ -118,7 +135,17 @@ impl ErrorCode {
             InsufficientCredits => "insufficient_credits",
             MalformedMultipart => "malformed_multipart",
             MissingFile => "missing_file",
+            EmptyFile => "empty_file",
             NotAudio => "not_audio",
+            BodyTimeout => "body_timeout",
+            TooManyUploads => "too_many_uploads",
+            TooManyAuthFailures => "too_many_auth_failures",
+            HeadersTooLarge => "headers_too_large",
+            MalformedRequest => "malformed_request",
+            UriTooLong => "uri_too_long",
+            TooManyConnections => "too_many_connections",
+            InsufficientStorage => "insufficient_storage",
+            StorageUnavailable => "storage_unavailable",
             InvalidWebhookUrl => "invalid_webhook_url",
             WebhookTargetRefused => "webhook_target_refused",
             WebhookSecretRequired => "webhook_secret_required",
@@ -129,7 +156,7 @@ impl ErrorCode {
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 36] = {
+    pub const ALL: [ErrorCode; 46] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -161,7 +188,17 @@ impl ErrorCode {
             InsufficientCredits,
             MalformedMultipart,
             MissingFile,
+            EmptyFile,
             NotAudio,
+            BodyTimeout,
+            TooManyUploads,
+            TooManyAuthFailures,
+            HeadersTooLarge,
+            MalformedRequest,
+            UriTooLong,
+            TooManyConnections,
+            InsufficientStorage,
+            StorageUnavailable,
             InvalidWebhookUrl,
             WebhookTargetRefused,
             WebhookSecretRequired,
@@ -289,6 +326,15 @@ impl From<crate::store::Error> for ApiError {
                 ErrorCode::KeyLimitReached,
                 format!("the account already has {n} active keys; revoke one first"),
             ),
+            other if other.is_storage_unavailable() => {
+                tracing::warn!(error = %other, "storage unavailable");
+                ApiError::new(
+                    ErrorCode::StorageUnavailable,
+                    "the server cannot write to its storage right now (disk full?); nothing was \
+                     changed, retry after the Retry-After delay",
+                )
+                .with_details(serde_json::json!({ "retry_after": 5 }))
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()

@@ -17,7 +17,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::api::State;
@@ -71,6 +71,45 @@ pub async fn bind(cfg: &ServerConfig) -> Result<TcpListener, Error> {
         })
 }
 
+/// Raises the soft open-file limit to the hard limit, so `max_connections` sockets, the database
+/// and the uploads fit. Returns the limit now in force (soft, hard), or `None` where it cannot
+/// be read.
+pub fn raise_open_files_limit() -> Option<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    Some((lim.rlim_cur, lim.rlim_max))
+}
+
+/// The answer to a connection over `max_connections`: written without waiting (the socket
+/// buffer of a fresh connection always has room for it), then the socket is closed. Costs no
+/// task and no timer, so a flood of connections cannot grow the server's memory.
+static BUSY_RESPONSE: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    let body = r#"{"error":{"code":"too_many_connections","message":"the server is at its connection limit; retry after the Retry-After delay"}}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+});
+
 /// Serves until `shutdown` flips to true, then drains connections for at most
 /// `cfg.shutdown_grace`. Returns how many connections were still open at the deadline.
 pub async fn serve(
@@ -80,16 +119,12 @@ pub async fn serve(
     state: Arc<State>,
     mut shutdown: watch::Receiver<bool>,
 ) -> usize {
-    let slots = Arc::new(Semaphore::new(cfg.max_connections));
     let open = Arc::new(AtomicUsize::new(0));
     let drained = Arc::new(tokio::sync::Notify::new());
     let cfg = Arc::new(cfg);
     loop {
-        // Taking a slot before accepting leaves extra clients in the kernel's backlog.
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = shutdown.changed() => break,
-        };
+        // Every connection is accepted at once: one left in the kernel's queue cannot be told
+        // anything, and a queue full of silent sockets would lock out /healthz.
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
@@ -102,19 +137,27 @@ pub async fn serve(
             },
             _ = shutdown.changed() => break,
         };
+        if open.load(Ordering::SeqCst) >= cfg.max_connections {
+            if tls.is_none() {
+                let _ = stream.try_write(&BUSY_RESPONSE);
+            }
+            tracing::debug!(peer = %peer, "connection refused: max_connections reached");
+            continue;
+        }
+        let accepted = tokio::time::Instant::now();
         let _ = stream.set_nodelay(true);
         open.fetch_add(1, Ordering::SeqCst);
         let conn = Connection {
             cfg: cfg.clone(),
             state: state.clone(),
             shutdown: shutdown.clone(),
+            first_request_by: accepted + cfg.header_read_timeout,
         };
         let tls = tls.clone();
         let open = open.clone();
         let drained = drained.clone();
         tokio::spawn(async move {
             conn.run(stream, tls, peer).await;
-            drop(permit);
             if open.fetch_sub(1, Ordering::SeqCst) == 1 {
                 drained.notify_waiters();
             }
@@ -139,6 +182,10 @@ struct Connection {
     cfg: Arc<ServerConfig>,
     state: Arc<State>,
     shutdown: watch::Receiver<bool>,
+    /// The first request's head must be complete by then (TLS handshake included): hyper's own
+    /// header timeout starts only once it knows the protocol, so a socket that never sends a
+    /// byte would otherwise stay open until the idle timeout.
+    first_request_by: tokio::time::Instant,
 }
 
 impl Connection {
@@ -147,8 +194,7 @@ impl Connection {
         match tls {
             Some(acceptor) => {
                 let handshake =
-                    tokio::time::timeout(self.cfg.header_read_timeout, acceptor.accept(stream))
-                        .await;
+                    tokio::time::timeout_at(self.first_request_by, acceptor.accept(stream)).await;
                 match handshake {
                     Ok(Ok(s)) => {
                         self.serve(TrackedIo::new(s, activity.clone()), activity, peer)
@@ -180,6 +226,7 @@ impl Connection {
             let act = act.clone();
             req.extensions_mut().insert(PeerAddr(peer));
             async move {
+                act.requests.fetch_add(1, Ordering::SeqCst);
                 act.in_flight.fetch_add(1, Ordering::SeqCst);
                 let resp = super::dispatch::handle(state, req).await;
                 act.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -192,6 +239,7 @@ impl Connection {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.cfg.header_read_timeout)
+            .max_headers(self.cfg.max_headers)
             .max_buf_size(self.cfg.max_header_bytes.max(8192));
         builder
             .http2()
@@ -203,8 +251,16 @@ impl Connection {
         let idle = self.cfg.idle_timeout;
         let tick = (idle / 4).max(Duration::from_millis(100));
         let mut closing = false;
+        let first_request_by = self.first_request_by;
         loop {
+            let waiting_for_first = activity.requests.load(Ordering::SeqCst) == 0;
             tokio::select! {
+                _ = tokio::time::sleep_until(first_request_by), if waiting_for_first => {
+                    // No request head in time: drop the socket without an answer, as for a
+                    // slowloris client there is nobody listening for one.
+                    tracing::debug!(peer = %peer, "no request within header_read_timeout");
+                    return;
+                }
                 r = conn.as_mut() => {
                     if let Err(e) = r {
                         tracing::debug!(peer = %peer, error = %e, "connection ended with error");
@@ -235,6 +291,8 @@ struct Activity {
     start: Instant,
     last_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Requests whose head has been read on this connection.
+    requests: AtomicU64,
 }
 
 impl Activity {
@@ -243,6 +301,7 @@ impl Activity {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
         }
     }
 
@@ -257,17 +316,78 @@ impl Activity {
     }
 }
 
-/// An I/O stream that records when bytes last moved.
+/// An I/O stream that records when bytes last moved, and gives hyper's own answers to request
+/// heads it cannot parse (400, 414, 431, written with an empty body before any handler runs) the
+/// JSON error body every other error has.
 struct TrackedIo<I> {
     inner: I,
     activity: Arc<Activity>,
+    rewrite: Option<Rewrite>,
+}
+
+/// An automatic answer being written in place of hyper's: the bytes, how many are out, and how
+/// many of hyper's bytes they stand for.
+struct Rewrite {
+    bytes: Vec<u8>,
+    written: usize,
+    replaces: usize,
 }
 
 impl<I> TrackedIo<I> {
     fn new(inner: I, activity: Arc<Activity>) -> Self {
         activity.touch();
-        TrackedIo { inner, activity }
+        TrackedIo {
+            inner,
+            activity,
+            rewrite: None,
+        }
     }
+}
+
+/// hyper's automatic reply to an unparsable request head, rewritten with a JSON error body; `None`
+/// for anything else. Every response tonearm's handlers write has a body, so a 4xx head with
+/// `content-length: 0` and nothing after it can only be hyper's.
+fn automatic_reply(buf: &[u8]) -> Option<Vec<u8>> {
+    if !buf.starts_with(b"HTTP/1.1 4") || !buf.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let head = std::str::from_utf8(buf).ok()?;
+    if head.matches("\r\n\r\n").count() != 1
+        || !head
+            .to_ascii_lowercase()
+            .contains("\r\ncontent-length: 0\r\n")
+    {
+        return None;
+    }
+    let status_line = head.split("\r\n").next()?;
+    let (code, message) = match status_line.get(9..12)? {
+        "400" => (
+            super::error::ErrorCode::MalformedRequest,
+            "the request line or a header is not valid HTTP/1.1".to_string(),
+        ),
+        "414" => (
+            super::error::ErrorCode::UriTooLong,
+            "the request target is too long".to_string(),
+        ),
+        "431" => (
+            super::error::ErrorCode::HeadersTooLarge,
+            "the request head is too large: see server.max_header_bytes and server.max_headers"
+                .to_string(),
+        ),
+        _ => return None,
+    };
+    let request_id = super::dispatch::new_request_id();
+    let body = super::error::ApiError::new(code, message)
+        .body(&request_id)
+        .to_string();
+    Some(
+        format!(
+            "{status_line}\r\ncontent-type: application/json\r\nx-request-id: {request_id}\r\n\
+             connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for TrackedIo<I> {
@@ -287,13 +407,39 @@ impl<I: AsyncRead + Unpin> AsyncRead for TrackedIo<I> {
 
 impl<I: AsyncWrite + Unpin> AsyncWrite for TrackedIo<I> {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        let this = self.get_mut();
+        if this.rewrite.is_none()
+            && let Some(bytes) = automatic_reply(buf)
+        {
+            this.rewrite = Some(Rewrite {
+                bytes,
+                written: 0,
+                replaces: buf.len(),
+            });
+        }
+        if let Some(rw) = this.rewrite.as_mut() {
+            while rw.written < rw.bytes.len() {
+                match Pin::new(&mut this.inner).poll_write(cx, &rw.bytes[rw.written..]) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Ok(0)),
+                    Poll::Ready(Ok(n)) => {
+                        rw.written += n;
+                        this.activity.touch();
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            let n = rw.replaces;
+            this.rewrite = None;
+            return Poll::Ready(Ok(n));
+        }
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            this.activity.touch();
         }
         r
     }
@@ -311,6 +457,13 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for TrackedIo<I> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        // A lone head goes through `poll_write`, where an automatic reply is recognised.
+        let mut parts = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(only), None) = (parts.next(), parts.next())
+            && (self.rewrite.is_some() || only.starts_with(b"HTTP/1.1 4"))
+        {
+            return self.poll_write(cx, only);
+        }
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();
@@ -320,5 +473,34 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for TrackedIo<I> {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hyper_automatic_431_gets_a_json_body() {
+        let hyper_reply = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: Mon, 30 Nov 2026 07:00:00 GMT\r\n\r\n";
+        let out = String::from_utf8(automatic_reply(hyper_reply).unwrap()).unwrap();
+        assert!(out.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        let (head, body) = out.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{head}"
+        );
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"]["code"], "headers_too_large");
+    }
+
+    #[test]
+    fn handler_responses_are_left_alone() {
+        let with_body = b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\n{}";
+        assert!(automatic_reply(with_body).is_none());
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        assert!(automatic_reply(ok).is_none());
+        let other = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n";
+        assert!(automatic_reply(other).is_none());
     }
 }

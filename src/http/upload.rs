@@ -1,15 +1,16 @@
 //! Streams a `multipart/form-data` upload to disk: the audio part goes to a file chunk by chunk
 //! while its BLAKE3 and SHA-256 are computed, so no upload is ever held whole in memory. The size
-//! cap is enforced as bytes arrive; on any failure the partial file is removed.
+//! cap, the body's pace and the audio sniff of the first bytes are enforced as bytes arrive; on
+//! any failure the partial file is removed, and what the client is still sending of a refused
+//! upload is read away in the background so that it sees the answer.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
-use futures_util::StreamExt;
 use http::HeaderMap;
-use http_body_util::BodyStream;
 use hyper::body::Incoming;
+
+use super::body::{BodyError, LINGER, Pace, REFUSED_BODY_LIMIT, paced};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -17,6 +18,8 @@ use tokio::io::AsyncWriteExt;
 const MAX_TEXT_FIELD: usize = 8 * 1024;
 /// Bytes kept from the start of the file for format sniffing.
 const HEAD_BYTES: usize = 4096;
+/// Bytes the container sniff needs (the longest magic number ends at byte 12).
+const SNIFF_BYTES: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -34,6 +37,12 @@ pub enum UploadError {
     FieldTooLong(String),
     #[error("the upload is larger than {0} bytes")]
     TooLarge(u64),
+    #[error("the file part is empty")]
+    EmptyFile,
+    #[error("the file is not audio in a format tonearm reads")]
+    NotAudio,
+    #[error("the upload arrived too slowly")]
+    TooSlow,
     #[error("cannot store the upload: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -80,25 +89,65 @@ impl Drop for PartialFile {
     }
 }
 
+/// Receives the upload; `sniff` names the container from the file's first bytes, or refuses it.
 pub async fn receive(
     headers: &HeaderMap,
     body: Incoming,
     partial_path: PathBuf,
     max_bytes: u64,
+    pace: Pace,
+    sniff: fn(&[u8]) -> Option<&'static str>,
 ) -> Result<Upload, UploadError> {
     let ct = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .ok_or(UploadError::NotMultipart)?;
     let boundary = multer::parse_boundary(ct).map_err(|_| UploadError::NotMultipart)?;
-    let stream = BodyStream::new(body).filter_map(|frame| async move {
-        match frame {
-            Ok(f) => f.into_data().ok().map(Ok::<Bytes, hyper::Error>),
-            Err(e) => Some(Err(e)),
-        }
-    });
-    let mut form = multer::Multipart::new(stream, boundary);
+    let mut form = multer::Multipart::new(paced(body, pace), boundary);
+    let result = read_form(&mut form, partial_path, max_bytes, sniff).await;
+    if let Err(e) = &result
+        && !matches!(e, UploadError::TooSlow | UploadError::Io(_))
+    {
+        linger_form(form);
+    }
+    result
+}
 
+/// Reads away the rest of a refused form in the background, bounded in bytes and time like
+/// every other refused body.
+fn linger_form(mut form: multer::Multipart<'static>) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0u64;
+            while let Ok(Some(mut field)) = form.next_field().await {
+                while let Ok(Some(c)) = field.chunk().await {
+                    seen += c.len() as u64;
+                    if seen > REFUSED_BODY_LIMIT {
+                        return;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    });
+}
+
+/// A multipart error, with a body that stopped for being too slow told apart.
+fn form_error(e: multer::Error) -> UploadError {
+    if let multer::Error::StreamReadFailed(inner) = &e
+        && matches!(inner.downcast_ref::<BodyError>(), Some(BodyError::TooSlow))
+    {
+        return UploadError::TooSlow;
+    }
+    UploadError::Malformed(e.to_string())
+}
+
+async fn read_form(
+    form: &mut multer::Multipart<'static>,
+    partial_path: PathBuf,
+    max_bytes: u64,
+    sniff: fn(&[u8]) -> Option<&'static str>,
+) -> Result<Upload, UploadError> {
     let mut guard = PartialFile(None);
     let mut file_info = None;
     let mut fields = HashMap::new();
@@ -106,7 +155,7 @@ pub async fn receive(
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Err(UploadError::Malformed(e.to_string())),
+            Err(e) => return Err(form_error(e)),
         };
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
@@ -117,7 +166,7 @@ pub async fn receive(
                 let part_filename = field.file_name().map(str::to_string);
                 guard.0 = Some(partial_path.clone());
                 let (size, blake3, sha256, head) =
-                    write_part(field, &partial_path, max_bytes).await?;
+                    write_part(field, &partial_path, max_bytes, sniff).await?;
                 file_info = Some((size, blake3, sha256, head, part_filename));
             }
             "filename" | "webhook_url" => {
@@ -132,7 +181,7 @@ pub async fn receive(
                             value.extend_from_slice(&c);
                         }
                         Ok(None) => break,
-                        Err(e) => return Err(UploadError::Malformed(e.to_string())),
+                        Err(e) => return Err(form_error(e)),
                     }
                 }
                 fields.insert(name, String::from_utf8_lossy(&value).trim().to_string());
@@ -143,7 +192,7 @@ pub async fn receive(
     let (size, blake3, sha256, head, part_filename) = file_info.ok_or(UploadError::MissingFile)?;
     guard.0 = None;
     Ok(Upload {
-        path: partial_path,
+        path: partial_path.clone(),
         size,
         blake3,
         sha256,
@@ -155,9 +204,10 @@ pub async fn receive(
 }
 
 async fn write_part(
-    mut field: multer::Field<'_>,
+    mut field: multer::Field<'static>,
     path: &Path,
     max_bytes: u64,
+    sniff: fn(&[u8]) -> Option<&'static str>,
 ) -> Result<(u64, String, String, Vec<u8>), UploadError> {
     let file = tokio::fs::File::create(path).await?;
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
@@ -165,11 +215,12 @@ async fn write_part(
     let mut sha = Sha256::new();
     let mut head = Vec::with_capacity(HEAD_BYTES);
     let mut size: u64 = 0;
+    let mut sniffed = false;
     loop {
         let chunk = match field.chunk().await {
             Ok(Some(c)) => c,
             Ok(None) => break,
-            Err(e) => return Err(UploadError::Malformed(e.to_string())),
+            Err(e) => return Err(form_error(e)),
         };
         size += chunk.len() as u64;
         if size > max_bytes {
@@ -179,9 +230,23 @@ async fn write_part(
             let take = (HEAD_BYTES - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
         }
+        // The container is recognised from the first bytes, so a large file that is not audio
+        // is refused after a few KiB instead of being stored whole first.
+        if !sniffed && head.len() >= SNIFF_BYTES {
+            sniffed = true;
+            if sniff(&head).is_none() {
+                return Err(UploadError::NotAudio);
+            }
+        }
         b3.update(&chunk);
         sha.update(&chunk);
         out.write_all(&chunk).await?;
+    }
+    if size == 0 {
+        return Err(UploadError::EmptyFile);
+    }
+    if !sniffed && sniff(&head).is_none() {
+        return Err(UploadError::NotAudio);
     }
     out.flush().await?;
     // The job is acknowledged only once its audio is durable.

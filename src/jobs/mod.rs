@@ -130,6 +130,12 @@ impl Jobs {
     }
 
     /// Takes a place in the queue, or `None` when `analysis.max_queued` jobs are pending.
+    /// Whether a place is free now (without taking it): lets a request be refused before its
+    /// upload is read, while the place itself is taken only once the upload has arrived.
+    pub fn has_room(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) < self.max_pending
+    }
+
     pub fn try_reserve(&self) -> Option<Slot<'_>> {
         let mut cur = self.pending.load(Ordering::SeqCst);
         loop {

@@ -2,8 +2,10 @@
 //! per-account monthly quota. Decisions are made in memory; monthly counts reach the database
 //! in batches (see `take_dirty_months`). Returns decisions, not HTTP responses.
 
+pub mod auth_failures;
 pub mod client_ip;
 pub mod month;
+pub mod uploads;
 pub mod window;
 
 use std::collections::{BTreeMap, HashMap};

@@ -3,7 +3,7 @@
 //! outcome, in batches (one transaction for many attempts), so the delivery rate is not bound to
 //! one disk sync per attempt.
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::schema::{AttemptRecord, DeliveryRecord, DeliveryStatus, table};
 use super::{Page, Result, Store, get_in, put};
@@ -93,7 +93,7 @@ impl Store {
     /// Stores deliveries without a job transaction (benchmarks and tools; jobs store theirs in
     /// `finish_job`).
     pub fn insert_deliveries(&self, deliveries: &[NewDelivery]) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         for d in deliveries {
             insert_delivery_in(&txn, d)?;
         }
@@ -110,7 +110,7 @@ impl Store {
         want: usize,
         mut take: impl FnMut(u128, u64) -> bool,
     ) -> Result<Vec<(u128, u64)>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(table::DELIVERIES_DUE)?;
         let mut out = Vec::new();
         for e in t.range((0, 0)..=(now_ms, u128::MAX))?.take(scan) {
@@ -129,21 +129,21 @@ impl Store {
 
     /// When the earliest pending delivery is due.
     pub fn next_due_ms(&self) -> Result<Option<u64>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(table::DELIVERIES_DUE)?;
         Ok(t.first()?.map(|(k, _)| k.value().0))
     }
 
     /// Pending deliveries in all.
     pub fn pending_deliveries(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         Ok(txn.open_table(table::DELIVERIES_DUE)?.len()?)
     }
 
     /// Records the start of one attempt for each of `ids` that is still pending, in one
     /// transaction, before any request goes out.
     pub fn start_attempts(&self, ids: &[u128], now_ms: u64) -> Result<Vec<StartedAttempt>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let mut out = Vec::new();
         {
             let mut deliveries = txn.open_table(table::DELIVERIES)?;
@@ -186,7 +186,7 @@ impl Store {
         outcomes: &[AttemptOutcome],
         delay_ms: impl Fn(usize) -> Option<u64>,
     ) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut deliveries = txn.open_table(table::DELIVERIES)?;
             let mut attempts = txn.open_table(table::ATTEMPTS)?;
@@ -240,7 +240,7 @@ impl Store {
     /// Attempts that were out when the process stopped get an outcome saying so. Their
     /// deliveries are still in the due index, overdue, and go out again at once.
     pub fn close_interrupted_attempts(&self, now_ms: u64) -> Result<usize> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let mut closed = 0;
         {
             let due = txn.open_table(table::DELIVERIES_DUE)?;
@@ -283,7 +283,7 @@ impl Store {
 
     /// A delivery's attempts, oldest first.
     pub fn delivery_attempts(&self, id: u128) -> Result<Vec<(u32, AttemptRecord)>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(table::ATTEMPTS)?;
         let mut out = Vec::new();
         for e in t.range((id, 0)..=(id, u32::MAX))? {
@@ -303,7 +303,7 @@ impl Store {
         before: Option<u128>,
         limit: usize,
     ) -> Result<Page<DeliveryRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let deliveries = txn.open_table(table::DELIVERIES)?;
         // A job's deliveries through the job index, else the project's through its index.
         let (index, owner) = match job {
@@ -333,7 +333,7 @@ impl Store {
     /// Makes a delivery pending again with a fresh retry schedule, due at `due_ms`. Returns the
     /// updated record; `None` when there is no such delivery.
     pub fn redeliver(&self, id: u128, due_ms: u64) -> Result<Option<DeliveryRecord>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let out = {
             let mut deliveries = txn.open_table(table::DELIVERIES)?;
             let mut due = txn.open_table(table::DELIVERIES_DUE)?;

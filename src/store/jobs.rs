@@ -1,7 +1,7 @@
 //! Job records: insertion together with its credit charge and idempotency entry, state
 //! changes, listing, deletion and retention. Each operation is one write transaction.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::deliveries::{NewDelivery, delete_job_deliveries_in, insert_delivery_in};
 use super::schema::{JobRecord, JobStatus, table};
@@ -53,7 +53,7 @@ impl Store {
         key: (u128, u128),
         now_ms: u64,
     ) -> Result<Option<u128>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         idempotent_job(
             &txn.open_table(table::IDEMPOTENCY)?,
             &txn.open_table(table::JOBS)?,
@@ -66,7 +66,7 @@ impl Store {
     /// Stores a new queued job, its project index entry, its idempotency entry and its credit
     /// charge atomically.
     pub fn insert_job(&self, job: InsertJob, now_ms: u64) -> Result<JobInserted> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         if let Some(k) = job.idempotency
             && let Some(existing) = idempotent_job(
                 &txn.open_table(table::IDEMPOTENCY)?,
@@ -129,7 +129,7 @@ impl Store {
     /// queued again, and their interrupted start is not counted against `attempts`. Jobs that
     /// finished meanwhile are left alone. Returns how many were put back.
     pub fn release_jobs(&self, ids: &[u128]) -> Result<usize> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let mut released = 0;
         for &id in ids {
             let mut was_running = false;
@@ -157,7 +157,7 @@ impl Store {
         month: u32,
         now_ms: u64,
     ) -> Result<Option<JobRecord>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let Some(rec) = update_in::<JobRecord>(&txn, table::JOBS, "jobs", id, change)? else {
             return Ok(None);
         };
@@ -184,7 +184,7 @@ impl Store {
     /// Every job, in creation order, through `pick`: the one full scan the start-up recovery
     /// and the retention sweep share.
     fn scan_jobs<T>(&self, mut pick: impl FnMut(u128, JobRecord) -> Option<T>) -> Result<Vec<T>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(table::JOBS)?;
         let mut out = Vec::new();
         for entry in t.iter()? {
@@ -208,7 +208,7 @@ impl Store {
         before: Option<u128>,
         limit: usize,
     ) -> Result<Page<JobRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let idx = txn.open_table(table::JOBS_BY_PROJECT)?;
         let jobs = txn.open_table(table::JOBS)?;
         let end = before.unwrap_or(u128::MAX);
@@ -235,7 +235,7 @@ impl Store {
     /// Deletes a job, its index entry and its webhook deliveries (their bodies hold the
     /// result); returns the record so the caller can remove its file.
     pub fn delete_job(&self, id: u128) -> Result<Option<JobRecord>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let rec: Option<JobRecord> = get_in(&txn.open_table(table::JOBS)?, "jobs", id)?;
         if let Some(r) = &rec {
             txn.open_table(table::JOBS)?.remove(id)?;
@@ -263,7 +263,7 @@ impl Store {
 
     /// Forgets Idempotency-Keys older than 24 hours.
     pub fn purge_idempotency(&self, now_ms: u64) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(table::IDEMPOTENCY)?
             .retain(|_, (_, at)| now_ms.saturating_sub(at) < IDEMPOTENCY_MS)?;
         txn.commit()?;

@@ -4,6 +4,7 @@
 
 pub mod codec;
 mod deliveries;
+pub mod disk;
 mod jobs;
 pub mod schema;
 mod webhooks;
@@ -12,7 +13,8 @@ pub use deliveries::{AttemptOutcome, NewDelivery, StartedAttempt};
 pub use jobs::{InsertJob, JobInserted};
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
@@ -33,11 +35,16 @@ pub enum Error {
          directory can be opened by one process at a time)"
     )]
     Locked(PathBuf),
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}: {error}")]
     DataDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error(
+        "the data directory {path} is writable by other users (mode {mode:o}); anyone who can \
+         write there can replace the database. Run `chmod 700 {path}` and start again"
+    )]
+    UnsafePermissions { path: PathBuf, mode: u32 },
     #[error("database error: {0}")]
     Db(#[from] redb::Error),
     #[error("stored record in table {table} is corrupt")]
@@ -56,6 +63,24 @@ pub enum Error {
     InsufficientCredits { balance: i64 },
     #[error("database task stopped: {0}")]
     Task(String),
+    #[error("the database is unavailable after a failed write (disk full?); retry shortly")]
+    Unavailable,
+}
+
+impl Error {
+    /// A failure after which redb refuses every operation until the file is opened again: an
+    /// I/O error (typically a full disk) or the "previous I/O error" that follows it.
+    pub fn needs_reopen(&self) -> bool {
+        matches!(
+            self,
+            Error::Db(redb::Error::Io(_) | redb::Error::PreviousIo)
+        )
+    }
+
+    /// Whether the client should be told to retry: the storage is failing, not the request.
+    pub fn is_storage_unavailable(&self) -> bool {
+        self.needs_reopen() || matches!(self, Error::Unavailable)
+    }
 }
 
 macro_rules! from_redb {
@@ -84,7 +109,18 @@ pub struct Page<T> {
 /// Handle to the open database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    inner: Arc<Handle>,
+}
+
+/// The database behind every clone of a `Store`. redb refuses every operation after one failed
+/// write (a full disk, an I/O error) until the file is opened again, so the handle can put a
+/// fresh `Database` in place once that happens: the server recovers when space returns instead
+/// of failing until it is restarted.
+struct Handle {
+    path: PathBuf,
+    db: RwLock<Option<Arc<Database>>>,
+    /// Set when an operation failed in a way that leaves redb needing a reopen.
+    failed: AtomicBool,
 }
 
 type IdTable = TableDefinition<'static, u128, &'static [u8]>;
@@ -97,36 +133,102 @@ impl Store {
         f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        tokio::task::spawn_blocking(move || store.watch(f(&store)))
             .await
             .map_err(|e| Error::Task(e.to_string()))?
+    }
+
+    /// Passes `r` through, noting a failure after which redb needs the file opened again.
+    pub fn watch<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && e.needs_reopen()
+            && !self.inner.failed.swap(true, Ordering::AcqRel)
+        {
+            tracing::error!(error = %e, "database write failed; writes are refused until it can be reopened");
+        }
+        r
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction> {
+        let db = self.database()?;
+        self.watch(db.begin_write().map_err(Error::from))
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction> {
+        let db = self.database()?;
+        self.watch(db.begin_read().map_err(Error::from))
+    }
+
+    /// The open database, reopened first after a failure.
+    fn database(&self) -> Result<Arc<Database>> {
+        if !self.inner.failed.load(Ordering::Acquire)
+            && let Some(db) = lock_read(&self.inner.db).as_ref()
+        {
+            return Ok(db.clone());
+        }
+        self.reopen()
+    }
+
+    /// Closes and opens the database file again (redb repairs it on open). Only possible once no
+    /// other operation holds the old handle; until then, and while the disk is still full,
+    /// callers get `Error::Unavailable` and may retry.
+    fn reopen(&self) -> Result<Arc<Database>> {
+        let mut slot = match self.inner.db.write() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !self.inner.failed.load(Ordering::Acquire)
+            && let Some(db) = slot.as_ref()
+        {
+            return Ok(db.clone());
+        }
+        if let Some(old) = slot.take() {
+            if Arc::strong_count(&old) > 1 {
+                *slot = Some(old);
+                return Err(Error::Unavailable);
+            }
+            drop(old);
+        }
+        match open_database(&self.inner.path) {
+            Ok(db) => {
+                let db = Arc::new(db);
+                *slot = Some(db.clone());
+                self.inner.failed.store(false, Ordering::Release);
+                tracing::info!("database reopened; writes are accepted again");
+                Ok(db)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "database cannot be reopened yet");
+                Err(Error::Unavailable)
+            }
+        }
     }
 
     /// Opens (creating if needed) the database in `data_dir`. Fails fast with `Error::Locked` when
     /// another process holds it: redb takes an exclusive file lock.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| Error::DataDir {
-            path: data_dir.to_path_buf(),
-            source: e,
-        })?;
+        let data_dir = &prepare_data_dir(data_dir)?;
         let path = data_dir.join(DB_FILE);
-        let db = match Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)
-        {
+        let db = match open_database(&path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(Error::Locked(data_dir.to_path_buf()));
             }
             Err(e) => return Err(Error::Db(e.into())),
         };
-        let store = Store { db: Arc::new(db) };
+        let store = Store {
+            inner: Arc::new(Handle {
+                path,
+                db: RwLock::new(Some(Arc::new(db))),
+                failed: AtomicBool::new(false),
+            }),
+        };
         store.init()?;
         Ok(store)
     }
 
     fn init(&self) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut meta = txn.open_table(table::META)?;
             if meta.get("schema_version")?.is_none() {
@@ -158,7 +260,7 @@ impl Store {
 
     /// A real write and commit: what `/readyz` means by "writable".
     pub fn probe_write(&self, now_ms: u64) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(table::META)?
             .insert("ready_probe_ms", now_ms)?;
         txn.commit()?;
@@ -174,7 +276,7 @@ impl Store {
         account: &AccountRecord,
         default_project: (u128, &ProjectRecord),
     ) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         put(&txn, table::ACCOUNTS, id, account)?;
         put(&txn, table::PROJECTS, default_project.0, default_project.1)?;
         txn.open_table(table::PROJECTS_BY_ACCOUNT)?
@@ -202,7 +304,7 @@ impl Store {
 
     /// Deletes an account with its projects and keys. Returns the ids of the deleted keys.
     pub fn delete_account(&self, id: u128) -> Result<Option<Vec<u128>>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         if txn.open_table(table::ACCOUNTS)?.remove(id)?.is_none() {
             return Ok(None);
         }
@@ -248,7 +350,7 @@ impl Store {
         if counts.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut t = txn.open_table(table::USAGE)?;
             for &(account, month, count) in counts {
@@ -261,7 +363,7 @@ impl Store {
 
     /// Every account's call count for one month.
     pub fn usage_for_month(&self, month: u32) -> Result<Vec<(u128, u64)>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(table::USAGE)?;
         let mut out = Vec::new();
         for entry in t.iter()? {
@@ -286,7 +388,7 @@ impl Store {
         change: Option<CreditChange>,
         now_ms: u64,
     ) -> Result<i64> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         match credits_in(&txn, account, month, monthly_grant, change, now_ms) {
             Ok((balance, wrote)) => {
                 // Most reads of the balance move nothing: no commit, no fsync.
@@ -311,7 +413,7 @@ impl Store {
         before: Option<u128>,
         limit: usize,
     ) -> Result<Page<LedgerRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(table::LEDGER)?;
         let end = before.unwrap_or(u128::MAX);
         let mut items = Vec::new();
@@ -334,7 +436,7 @@ impl Store {
     /// Creates a project; `Error::NotFound` without the account, `Error::Exists` when the
     /// account already has a project of that name.
     pub fn create_project(&self, id: u128, project: &ProjectRecord) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         if txn
             .open_table(table::ACCOUNTS)?
             .get(project.account)?
@@ -379,7 +481,7 @@ impl Store {
 
     /// Deletes a project and the keys that belong to it. Returns the deleted key ids.
     pub fn delete_project(&self, id: u128) -> Result<Option<Vec<u128>>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let Some(project): Option<ProjectRecord> =
             get_in(&txn.open_table(table::PROJECTS)?, "projects", id)?
         else {
@@ -415,7 +517,7 @@ impl Store {
         max_active: usize,
         now_ms: u64,
     ) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let mut active = 0;
         for k in index_ids(&txn, table::KEYS_BY_ACCOUNT, key.account)? {
             let existing: Option<KeyRecord> = get_in(&txn.open_table(table::KEYS)?, "keys", k)?;
@@ -470,7 +572,7 @@ impl Store {
     // ---- management tokens ----
 
     pub fn insert_token(&self, id: u128, token: &TokenRecord) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         put(&txn, table::TOKENS, id, token)?;
         txn.commit()?;
         Ok(())
@@ -497,7 +599,7 @@ impl Store {
         if keys.is_empty() && tokens.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         for &(id, at) in keys {
             update_in::<KeyRecord>(&txn, table::KEYS, "keys", id, |k| {
                 k.last_used_at_ms = Some(at)
@@ -515,7 +617,7 @@ impl Store {
     // ---- generic helpers ----
 
     fn get<T: Record>(&self, def: IdTable, name: &'static str, id: u128) -> Result<Option<T>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(def)?;
         get_in(&t, name, id)
     }
@@ -527,7 +629,7 @@ impl Store {
         id: u128,
         change: impl FnOnce(&mut T),
     ) -> Result<Option<T>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let out = update_in(&txn, def, name, id, change)?;
         txn.commit()?;
         Ok(out)
@@ -540,7 +642,7 @@ impl Store {
         after: Option<u128>,
         limit: usize,
     ) -> Result<Page<T>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let t = txn.open_table(def)?;
         let start = after.map_or(0, |a| a.saturating_add(1));
         let mut items = Vec::new();
@@ -567,7 +669,7 @@ impl Store {
         after: Option<u128>,
         limit: usize,
     ) -> Result<Page<T>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let idx = txn.open_table(index)?;
         let t = txn.open_table(def)?;
         let start = after.map_or(0, |a| a.saturating_add(1));
@@ -715,6 +817,55 @@ fn index_ids(
         out.push(k.value().1);
     }
     Ok(out)
+}
+
+fn open_database(path: &Path) -> std::result::Result<Database, redb::DatabaseError> {
+    Database::builder().set_cache_size(CACHE_BYTES).create(path)
+}
+
+fn lock_read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    match l.read() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Creates the data directory (0700) or checks an existing one, and returns its absolute path.
+/// Studios keep unreleased audio here: a directory others can write is refused, and one others
+/// can read (made by an older version or by hand) is closed to them, database file included.
+pub fn prepare_data_dir(data_dir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    // Everything this process creates from here on (database, uploads, partial files) is for
+    // its own user only, whatever umask it was started with.
+    // SAFETY: umask only swaps the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    let abs = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let err = |error| Error::DataDir {
+        path: abs.clone(),
+        error,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&abs)
+        .map_err(err)?;
+    let mode = std::fs::metadata(&abs).map_err(err)?.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(Error::UnsafePermissions { path: abs, mode });
+    }
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(&abs, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+        tracing::warn!(path = %abs.display(), "data directory was readable by other users; now 0700");
+    }
+    let db = abs.join(DB_FILE);
+    if let Ok(m) = std::fs::metadata(&db)
+        && m.permissions().mode() & 0o077 != 0
+    {
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    }
+    Ok(abs)
 }
 
 #[cfg(test)]

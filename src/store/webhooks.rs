@@ -1,7 +1,7 @@
 //! Webhook signing secrets of a project: insertion under a per-project limit of active secrets,
 //! listing, revocation, and removal with their project. Each operation is one write transaction.
 
-use redb::{ReadableDatabase, WriteTransaction};
+use redb::WriteTransaction;
 
 use super::schema::{WebhookSecretRecord, table};
 use super::{Error, Page, Result, Store, get_in, index_ids, put, update_in};
@@ -16,7 +16,7 @@ impl Store {
         rec: &WebhookSecretRecord,
         max_active: usize,
     ) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let active = active_in(&txn, rec.project)?.len();
         if active >= max_active {
             return Err(Error::LimitReached(max_active));
@@ -49,7 +49,7 @@ impl Store {
         &self,
         project: u128,
     ) -> Result<Vec<(u128, WebhookSecretRecord)>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let idx = txn.open_table(table::WEBHOOK_SECRETS_BY_PROJECT)?;
         let t = txn.open_table(table::WEBHOOK_SECRETS)?;
         let mut out = Vec::new();
@@ -72,7 +72,7 @@ impl Store {
         id: u128,
         now_ms: u64,
     ) -> Result<Option<WebhookSecretRecord>> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let current: Option<WebhookSecretRecord> =
             get_in(&txn.open_table(table::WEBHOOK_SECRETS)?, NAME, id)?;
         if current.is_none_or(|r| r.project != project) {

@@ -451,3 +451,21 @@ fn wav_in_every_sample_format_decodes_to_the_same_level() {
         close(Some(r.file_meta.duration_sec), 2.0, 0.001, "duration");
     }
 }
+
+/// Regression: a crafted AIFF header made symphonia's probe panic while `tonearm analyze` sized
+/// the batch (before any analysis), so the whole batch exited 101 without printing a line.
+#[test]
+fn a_file_that_panics_the_header_parser_fails_alone_and_the_batch_goes_on() {
+    let good = fixture("wav_pcm16_22k_mono.wav");
+    let crafted = fixture("crafted_aiff_overflow.aiff");
+    let out = tonearm(&["--jsonl".as_ref(), crafted.as_os_str(), good.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "exit status {:?}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["error"]["code"], "corrupt_audio", "{}", lines[0]);
+    assert!(lines[1]["result"].is_object(), "{}", lines[1]);
+}

@@ -245,7 +245,9 @@ fn oversized_upload_is_413_by_content_length_before_reading() {
 fn oversized_upload_is_413_while_streaming_and_leaves_no_file() {
     let s = TestServer::start_with(&[("plans.default", "max_upload_mb = 1")]);
     let key = key_of(&s, json!({}));
-    let big = vec![0u8; 3 * 1024 * 1024];
+    // Audio from its first bytes (a WAV header), so only the size can refuse it.
+    let mut big = wav(1.0, 120.0);
+    big.resize(3 * 1024 * 1024, 0);
     let (ct, body) = multipart(&[("file", Some("big.wav"), &big)]);
     let mut conn = s.client().connect();
     let auth = format!("Bearer {key}");

@@ -23,4 +23,7 @@ mod openapi;
 mod webhooks;
 // Webhook deliveries: signed events, retries, durability, target policy.
 mod deliveries;
+// Hostile input: mutated audio through the analyzer; sockets, bodies and credentials that misbehave.
+mod fuzz;
+mod hardening;
 mod support;

@@ -31,6 +31,12 @@ impl TestServer {
     }
 
     pub fn start_with(overrides: Overrides) -> TestServer {
+        TestServer::start_prepared(overrides, |_| {})
+    }
+
+    /// Like `start_with`, with `prepare(data_dir)` run before anything touches the data
+    /// directory (to mount a small file system there, say).
+    pub fn start_prepared(overrides: Overrides, prepare: impl FnOnce(&Path)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut s = TestServer {
             dir,
@@ -44,6 +50,7 @@ impl TestServer {
             tls: overrides.iter().any(|(_, l)| l.starts_with("tls_cert")),
         };
         s.write_config();
+        prepare(&s.data_dir());
         s.token = s.bootstrap();
         s.spawn();
         s

@@ -469,3 +469,31 @@ fn a_file_that_panics_the_header_parser_fails_alone_and_the_batch_goes_on() {
     assert_eq!(lines[0]["error"]["code"], "corrupt_audio", "{}", lines[0]);
     assert!(lines[1]["result"].is_object(), "{}", lines[1]);
 }
+
+/// Regression: a CAF file whose chunk size points far past its end was reported as `io_error`
+/// ("Invalid argument", from the seek) although the file itself reads fine.
+#[test]
+fn a_damaged_caf_header_is_corrupt_audio_not_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = b"caff\x00\x01\x00\x00desc".to_vec();
+    b.extend_from_slice(&32u64.to_be_bytes());
+    b.extend_from_slice(&44_100f64.to_be_bytes());
+    b.extend_from_slice(b"lpcm");
+    for v in [0u32, 2, 1, 1, 16] {
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    // A chunk that claims to be larger than any file.
+    b.extend_from_slice(b"free");
+    b.extend_from_slice(&0x7FFF_FFFF_FFFF_FF00u64.to_be_bytes());
+    b.extend_from_slice(&[0u8; 64]);
+    let path = dir.path().join("damaged.caf");
+    std::fs::write(&path, &b).unwrap();
+    let (ok, lines) = jsonl(&[path], &[]);
+    assert!(!ok);
+    let code = lines[0]["error"]["code"].as_str().unwrap().to_string();
+    assert!(
+        code == "corrupt_audio" || code == "no_audio_track",
+        "{}",
+        lines[0]
+    );
+}

@@ -11,7 +11,8 @@ same transactions as their state changes:
   - the finish of each job carries the attempt number of its last claim (fencing);
   - a job was claimed again only after the worker holding it was killed or frozen past its
     lease: no job was ever held by two live workers;
-  - the frozen worker's late finish was refused.
+  - a finish was refused only to the frozen worker (its job was run again meanwhile, unless
+    it was frozen inside its finish transaction, whose row lock keeps the job from the reaper).
 
 Worker (`worker` argument): claim one job with FOR UPDATE SKIP LOCKED and record the claim in
 the same transaction; work for a few milliseconds; finish it only if it still holds the same
@@ -48,9 +49,11 @@ UPDATE jobs SET status = 'succeeded', finished_at = now(), lease_until = NULL,
 WHERE id = %(id)s AND attempts = %(attempt)s AND status = 'running'
 """
 
+# Rows locked by a worker (one frozen in the middle of its finish) are skipped, not waited for.
 REAP = """
 UPDATE jobs SET status = 'queued', lease_until = NULL
-WHERE status = 'running' AND lease_until < clock_timestamp()
+WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_until < clock_timestamp()
+             FOR UPDATE SKIP LOCKED)
 """
 
 
@@ -131,11 +134,24 @@ def driver():
             procs.remove(victim)
             procs.append(spawn())
             next_kill = now + kill_every
-            # Halfway through the kills, freeze one worker for longer than its lease.
-            if len(killed) == kills // 2 and frozen is None:
-                frozen = random.choice([p for p in procs if p.poll() is None])
-                os.kill(frozen.pid, signal.SIGSTOP)
-                stop_at = now
+        # From halfway through the kills, freeze a worker that holds a job, for longer than its
+        # lease: it wakes to find its job run by another, and its finish must be refused.
+        if len(killed) >= kills // 2 and frozen is None:
+            cur.execute("SELECT DISTINCT worker FROM jobs WHERE status = 'running'")
+            holders = {r[0] for r in cur.fetchall()}
+            live = [p for p in procs if p.poll() is None and p.pid in holders]
+            if live:
+                candidate = random.choice(live)
+                os.kill(candidate.pid, signal.SIGSTOP)
+                cur.execute(
+                    "SELECT count(*) FROM jobs WHERE status = 'running' AND worker = %s",
+                    (candidate.pid,),
+                )
+                if cur.fetchone()[0] > 0:
+                    frozen, stop_at = candidate, now
+                else:
+                    # It finished between the two looks; try again on the next turn.
+                    os.kill(candidate.pid, signal.SIGCONT)
         if frozen is not None and stop_at is not None and now - stop_at > LEASE_S * 2:
             os.kill(frozen.pid, signal.SIGCONT)
             stop_at = None
@@ -190,6 +206,7 @@ def driver():
         and unfenced == 0
         and reclaimed_from_live == 0
         and refused == refused_frozen
+        and frozen is not None
     )
     print(
         f"claims\tjobs={jobs}\tworkers={workers}\tkilled={len(killed)}\tfrozen="

@@ -153,6 +153,34 @@ fi
 
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
+
+# How fast this disk syncs right now, for reading the figures: an 8 KiB overwrite of an
+# allocated file then fdatasync (what PostgreSQL's preallocated WAL does), and an 8 KiB append
+# then fdatasync (a growing file, whose size change the file system must journal too).
+disk() {
+    "$PY" - "$WORK" <<'PY'
+import os, sys, time
+path = os.path.join(sys.argv[1], "sync.probe")
+block = b"\0" * 8192
+for kind in ("overwrite", "append"):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    if kind == "overwrite":
+        os.write(fd, block * 128)
+        os.fsync(fd)
+    n, start = 0, time.time()
+    while time.time() - start < 1.0 and n < 20000:
+        if kind == "overwrite":
+            os.pwrite(fd, block, (n % 128) * 8192)
+        else:
+            os.write(fd, block)
+        os.fdatasync(fd)
+        n += 1
+    elapsed = time.time() - start
+    os.close(fd)
+    print(f"disk\tsync_{kind}\t1\t{n}\t{elapsed:.3f}\t{n / elapsed:.0f}")
+os.unlink(path)
+PY
+}
 load() { cut -d' ' -f1 /proc/loadavg; }
 
 # One pgbench run; prints "postgres OP CLIENTS OPS SECONDS RATE" like the redb bench.
@@ -188,6 +216,7 @@ check_jobs() {
 }
 
 for round in $(seq "$ROUNDS"); do
+    disk | tee -a "$RESULTS"
     if [ -z "${SKIP_REDB:-}" ]; then
         echo "round $round: redb (load $(load))" >&2
         SCALING_DIR=$WORK/redb cargo bench --quiet --bench scaling -- "$SECS" "$THREADS" | tee -a "$RESULTS"
@@ -234,12 +263,15 @@ rates = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     engine, op, threads, _ops, _secs, rate = line.rstrip("\n").split("\t")
     rates[(op, int(threads), engine)].append(float(rate))
-ops = ["commit", "job", "counter_commit", "counter_async", "counter_cas", "counter_shared",
+ops = ["sync_overwrite", "sync_append", "commit", "job", "counter_commit", "counter_async", "counter_cas", "counter_shared",
        "counter_admit", "delivery", "notify"]
-units = {"commit": "commits/s", "job": "jobs/s", "delivery": "deliveries/s",
+units = {"sync_overwrite": "syncs/s", "sync_append": "syncs/s", "commit": "commits/s", "job": "jobs/s", "delivery": "deliveries/s",
          "counter_admit": "calls/s", "notify": "events/s"}
 print()
 nats = any(k[2] == "nats" for k in rates)
+for k in [k for k in rates if k[2] == "disk"]:
+    # The disk's own figure belongs to both engines' columns.
+    rates[(k[0], k[1], "redb")] = rates[(k[0], k[1], "postgres")] = rates.pop(k)
 print("| operation | threads / clients | redb | PostgreSQL |" + (" NATS JetStream |" if nats else ""))
 print("|---|---|---|---|" + ("---|" if nats else ""))
 def fmt(v):

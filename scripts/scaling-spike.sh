@@ -7,7 +7,7 @@
 # jobs while some are killed with SIGKILL and one is frozen past its lease, and the claims are
 # checked: no job held by two live workers, every job finished exactly once.
 #
-# Usage: [SECS=3] [ROUNDS=2] [THREADS=1,4] [CLIENTS=1,4,16] [JOBS=3000] [KILLS=6] [SKIP_REDB=1]
+# Usage: [SECS=3] [ROUNDS=3] [THREADS=1,4] [CLIENTS=1,4,16] [JOBS=3000] [KILLS=6] [SKIP_REDB=1]
 #        [NATS_PY=/path/to/python-with-nats-py] scripts/scaling-spike.sh
 # Needs PostgreSQL's server binaries and pgbench (Debian: postgresql) and python3 with psycopg2
 # (Debian: python3-psycopg2); for the optional NATS figures, nats-server (Debian: nats-server)
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-3}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-1,4}
 CLIENTS=${CLIENTS:-1,4,16}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}

@@ -4,10 +4,11 @@
 //!
 //! - `commit`: one small write transaction (`Store::probe_write`), one thread: what a disk sync
 //!   costs here.
-//! - `job`: jobs inserted beforehand, then THREADS workers take ids from one in-memory queue
-//!   (as `jobs::Jobs` does), mark the job running (`update_job`, attempts + 1: the claim) and end
-//!   it (`finish_job` with a 2 KB result and its webhook delivery): two commits per job. Checks
-//!   that no job was taken twice.
+//! - `claim`: jobs inserted beforehand, then THREADS workers take ids from one in-memory queue
+//!   (as `jobs::Jobs` does) and mark the job running (`update_job`, attempts + 1): one commit
+//!   per claim. Checks that no job was taken twice.
+//! - `job`: the same, then each job is ended (`finish_job` with a 2 KB result and its webhook
+//!   delivery): two commits per job.
 //! - `counter_commit`: THREADS threads, one commit per counted call (`record_usage`): a counter
 //!   kept durable per request.
 //! - `counter_admit`: the path a node really takes: `Policy::admit` in memory per call (minute
@@ -113,8 +114,10 @@ fn bench_commit(root: &Path, secs: f64) {
     report("commit", 1, n, start.elapsed());
 }
 
-fn bench_jobs(root: &Path, secs: f64, threads: usize) {
-    let store = fresh_store(root, &format!("job-{threads}"));
+/// `finish`: claim and finish each job (`job`), or only claim it (`claim`).
+fn bench_jobs(root: &Path, secs: f64, threads: usize, finish: bool) {
+    let op = if finish { "job" } else { "claim" };
+    let store = fresh_store(root, &format!("{op}-{threads}"));
     // Enough jobs for the time budget, inserted as the upload path does (one commit each): a
     // job takes two commits, so half the commit rate would do, but the rate of this disk's
     // syncs varies several-fold within a run; workers that run out of jobs end the measurement
@@ -162,6 +165,10 @@ fn bench_jobs(root: &Path, secs: f64, threads: usize) {
                             }
                         })
                         .expect("claim");
+                    if !finish {
+                        taken.push(id);
+                        continue;
+                    }
                     let finished = now_ms();
                     let hook = delivery(id, id, finished);
                     store
@@ -198,17 +205,22 @@ fn bench_jobs(root: &Path, secs: f64, threads: usize) {
         }
     }
     let elapsed = start.elapsed();
-    // Every finished job was started exactly once.
+    // Every job taken was started exactly once (and, when finished, succeeded).
+    let want = if finish {
+        JobStatus::Succeeded
+    } else {
+        JobStatus::Running
+    };
     let mut restarted = 0u64;
     for &id in &seen {
         let rec = store.get_job(id).expect("read").expect("job exists");
-        if rec.status != JobStatus::Succeeded || rec.attempts != 1 {
+        if rec.status != want || rec.attempts != 1 {
             restarted += 1;
         }
     }
     assert_eq!(twice, 0, "a job was taken by two workers");
-    assert_eq!(restarted, 0, "a finished job was started more than once");
-    report("job", threads, seen.len() as u64, elapsed);
+    assert_eq!(restarted, 0, "a job was started more than once");
+    report(op, threads, seen.len() as u64, elapsed);
 }
 
 fn bench_counter_commit(root: &Path, secs: f64, threads: usize) {
@@ -374,6 +386,7 @@ fn main() {
         || {
             [
                 "commit",
+                "claim",
                 "job",
                 "counter_commit",
                 "counter_admit",
@@ -394,17 +407,19 @@ fn main() {
         match op.as_str() {
             "commit" => bench_commit(root.path(), secs),
             "delivery" => bench_delivery(root.path(), secs),
-            "job" | "counter_commit" | "counter_admit" => {
+            "claim" | "job" | "counter_commit" | "counter_admit" => {
                 for &t in &threads {
                     match op.as_str() {
-                        "job" => bench_jobs(root.path(), secs, t),
+                        "claim" => bench_jobs(root.path(), secs, t, false),
+                        "job" => bench_jobs(root.path(), secs, t, true),
                         "counter_commit" => bench_counter_commit(root.path(), secs, t),
                         _ => bench_counter_admit(root.path(), secs, t),
                     }
                 }
             }
             other => eprintln!(
-                "unknown operation {other}; known: commit, job, counter_commit, counter_admit, delivery"
+                "unknown operation {other}; known: commit, claim, job, counter_commit, counter_admit, \
+                 delivery"
             ),
         }
     }

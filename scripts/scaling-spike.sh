@@ -100,10 +100,17 @@ CREATE TABLE finishes (job bigint, attempt int, worker int);
 CREATE TABLE refused (job bigint, attempt int, worker int);
 SQL
 
-# pgbench scripts: one pgbench transaction is one job (two commits, as on redb), one counted
-# call, or one scheduler pass over up to 64 due deliveries (two commits).
+# pgbench scripts: one pgbench transaction is one claim (one commit), one job (claimed and
+# finished: two commits, as on redb), one counted call, or one scheduler pass over up to 64 due
+# deliveries (two commits).
 cat > "$WORK/commit.sql" <<'SQL'
 UPDATE meta SET v = v + 1 WHERE k = 1;
+SQL
+cat > "$WORK/claim.sql" <<'SQL'
+WITH c AS (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, worker = :client_id,
+       started_at = now(), lease_until = now() + interval '60 s'
+FROM c WHERE j.id = c.id RETURNING j.id AS job \gset
 SQL
 cat > "$WORK/job.sql" <<'SQL'
 WITH c AS (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -201,14 +208,17 @@ pgb() {
 prepare_jobs() {
     # Enough queued jobs that no client runs dry within SECS.
     "${PSQL[@]}" -c "TRUNCATE jobs, deliveries" \
-        -c "INSERT INTO jobs (id, record) SELECT g, decode(repeat('00', 300), 'hex') FROM generate_series(1, $((SECS * 8000 + 2000))) g" \
+        -c "INSERT INTO jobs (id, record) SELECT g, decode(repeat('00', 300), 'hex') FROM generate_series(1, $((SECS * 20000 + 2000))) g" \
         -c "VACUUM ANALYZE jobs"
 }
 
+# No job claimed twice; after a job run (finish=1) none left running.
 check_jobs() {
-    local twice running
+    local twice running=0
     twice=$("${PSQL[@]}" -c "SELECT count(*) FROM jobs WHERE attempts > 1")
-    running=$("${PSQL[@]}" -c "SELECT count(*) FROM jobs WHERE status = 'running'")
+    if [ "$1" = 1 ]; then
+        running=$("${PSQL[@]}" -c "SELECT count(*) FROM jobs WHERE status = 'running'")
+    fi
     if [ "$twice" != 0 ] || [ "$running" != 0 ]; then
         echo "postgres job run: $twice jobs claimed twice, $running left running" >&2
         exit 1
@@ -225,8 +235,11 @@ for round in $(seq "$ROUNDS"); do
     pgb commit "$WORK/commit.sql" 1 | tee -a "$RESULTS"
     for c in ${CLIENTS//,/ }; do
         prepare_jobs
+        pgb claim "$WORK/claim.sql" "$c" | tee -a "$RESULTS"
+        check_jobs 0
+        prepare_jobs
         pgb job "$WORK/job.sql" "$c" | tee -a "$RESULTS"
-        check_jobs
+        check_jobs 1
     done
     for c in ${CLIENTS//,/ }; do
         pgb counter_commit "$WORK/counter.sql" "$c" | tee -a "$RESULTS"
@@ -263,9 +276,9 @@ rates = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     engine, op, threads, _ops, _secs, rate = line.rstrip("\n").split("\t")
     rates[(op, int(threads), engine)].append(float(rate))
-ops = ["sync_overwrite", "sync_append", "commit", "job", "counter_commit", "counter_async", "counter_cas", "counter_shared",
+ops = ["sync_overwrite", "sync_append", "commit", "claim", "job", "counter_commit", "counter_async", "counter_cas", "counter_shared",
        "counter_admit", "delivery", "notify"]
-units = {"sync_overwrite": "syncs/s", "sync_append": "syncs/s", "commit": "commits/s", "job": "jobs/s", "delivery": "deliveries/s",
+units = {"sync_overwrite": "syncs/s", "sync_append": "syncs/s", "commit": "commits/s", "claim": "claims/s", "job": "jobs/s", "delivery": "deliveries/s",
          "counter_admit": "calls/s", "notify": "events/s"}
 print()
 nats = any(k[2] == "nats" for k in rates)

@@ -8,7 +8,8 @@
 # checked: no job held by two live workers, every job finished exactly once.
 #
 # Usage: [SECS=3] [ROUNDS=3] [THREADS=1,4] [CLIENTS=1,4,16] [JOBS=3000] [KILLS=6] [SKIP_REDB=1]
-#        [NATS_PY=/path/to/python-with-nats-py] scripts/scaling-spike.sh
+#        [NATS_PY=/path/to/python-with-nats-py] [KEEP=1] scripts/scaling-spike.sh
+# (KEEP=1 leaves the temporary directory, with the server's log, for a look after the run.)
 # Needs PostgreSQL's server binaries and pgbench (Debian: postgresql) and python3 with psycopg2
 # (Debian: python3-psycopg2); for the optional NATS figures, nats-server (Debian: nats-server)
 # and a Python with nats-py. Run as root, the server runs as
@@ -52,6 +53,8 @@ mkdir "$PGDATA" "$SOCK" "$WORK/redb"
 cat >> "$PGDATA/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$SOCK'
+# Only the user running the server (and root, who runs the clients) may connect.
+unix_socket_permissions = 0700
 port = 5432
 max_connections = 64
 shared_buffers = 256MB

@@ -28,6 +28,9 @@ pub const MIN_DURATION_SEC: f64 = 0.1;
 const TRUNCATION_SHARE: f64 = 0.97;
 /// More channels than any speaker layout in use (22.2 has 24); also ebur128's limit.
 const MAX_CHANNELS: usize = 64;
+/// Most audio frames one byte of a file can decode to: Opus at 6 kbit/s gives 64 frames per byte
+/// at 48 kHz; every other codec here gives fewer.
+const MAX_FRAMES_PER_BYTE: u64 = 64;
 /// Decode errors tolerated before a stream is declared corrupt (lossy streams in the wild often
 /// carry a few damaged frames).
 const MAX_BAD_PACKETS: u32 = 64;
@@ -238,7 +241,12 @@ impl Source {
         let mut mono = Vec::new();
         if let Some(frames) = declared_frames {
             // One allocation of the right size: growth by doubling would briefly hold 1.5x more.
-            mono.reserve_exact(frames.min(max_frames) as usize + sample_rate as usize);
+            // A header is believed only as far as the file's size allows (no codec yields more
+            // than MAX_FRAMES_PER_BYTE frames per byte), so a small crafted file cannot make
+            // every analysis reserve the memory of the longest track allowed.
+            let plausible = size.saturating_mul(MAX_FRAMES_PER_BYTE);
+            let frames = frames.min(max_frames).min(plausible);
+            mono.reserve_exact(frames as usize + sample_rate as usize);
         }
         let weights = downmix_weights(&roles);
         Ok(Source {

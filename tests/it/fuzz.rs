@@ -4,7 +4,8 @@
 //! no panic may escape (exit 101 or a signal), and no file may take more than 10 s alone.
 //!
 //! `TONEARM_FUZZ_INPUTS` (default 5000) and `TONEARM_FUZZ_SEED` (default fixed, so CI is
-//! reproducible) change the run; `scripts/fuzz-engine.sh` runs long campaigns on a release build.
+//! reproducible) change the run, `TONEARM_FUZZ_BIN` the binary under test;
+//! `scripts/fuzz-engine.sh` runs long campaigns against a release build.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -165,7 +166,8 @@ struct Run {
 fn analyze(files: &[PathBuf], deadline: Duration, out_dir: &Path) -> Run {
     let out_path = out_dir.join("out.jsonl");
     let out = std::fs::File::create(&out_path).unwrap();
-    let child = Command::new(BIN)
+    let bin = std::env::var("TONEARM_FUZZ_BIN").unwrap_or_else(|_| BIN.to_string());
+    let child = Command::new(bin)
         .args(["analyze", "--jsonl", "--threads", "2"])
         .args(files)
         .stdout(out)

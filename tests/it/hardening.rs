@@ -370,7 +370,7 @@ fn a_server_that_cannot_bind_leaves_no_data_directory_and_says_where_it_would_be
 }
 
 #[test]
-fn the_absolute_data_directory_is_logged_at_start() {
+fn the_absolute_data_directory_and_the_open_file_limit_are_logged_at_start() {
     let s = TestServer::start();
     let abs = s.data_dir().display().to_string();
     assert!(
@@ -378,6 +378,7 @@ fn the_absolute_data_directory_is_logged_at_start() {
         "{}",
         s.logs()
     );
+    assert!(s.logs().contains("open-file limit"), "{}", s.logs());
 }
 
 #[test]
@@ -533,4 +534,28 @@ fn a_full_disk_fails_writes_cleanly_loses_nothing_and_recovers_when_space_return
     );
     s.signal("TERM");
     s.wait_exit(Duration::from_secs(30));
+}
+
+#[test]
+fn a_data_directory_that_cannot_be_made_is_named_once_by_its_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blocker"), "a file, not a directory").unwrap();
+    let cfg = write_file(
+        dir.path(),
+        "tonearm.toml",
+        "[storage]\ndata_dir = \"blocker/data\"\n",
+    );
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["admin", "bootstrap", "--config"])
+        .arg(&cfg)
+        .env_remove("TONEARM_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let abs = dir.path().join("blocker/data").display().to_string();
+    let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+    assert!(line.contains(&abs), "{err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
 }

@@ -174,8 +174,8 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         ));
     };
     let webhook_url = match up.fields.get("webhook_url").map(|u| u.trim()) {
-        Some(u) if !u.is_empty() => Some(check_webhook_url(&ctx, project, u).await?),
-        _ => None,
+        Some(u) => Some(check_webhook_url(&ctx, project, u).await?),
+        None => None,
     };
     let filename = up
         .fields
@@ -355,7 +355,7 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let project = ctx.key()?.project.0;
     let q = ctx.query();
     let status = match q.get("status").map(String::as_str) {
-        None | Some("") => None,
+        None => None,
         Some("queued") => Some(JobStatus::Queued),
         Some("running") => Some(JobStatus::Running),
         Some("succeeded") => Some(JobStatus::Succeeded),

@@ -13,6 +13,7 @@ mod projects;
 mod tokens;
 mod webhooks;
 pub use accounts::policy_state as accounts_policy_state;
+pub use jobs::IdempotencyClaims;
 pub use tokens::prepare as tokens_prepare;
 pub mod view;
 
@@ -40,6 +41,8 @@ pub struct State {
     /// Seals and opens webhook signing secrets.
     pub vault: Arc<crate::webhooks::vault::Vault>,
     pub deliveries: Arc<crate::webhooks::deliver::Deliveries>,
+    /// Idempotency-Keys of uploads being received right now.
+    pub idempotency: IdempotencyClaims,
 }
 
 impl State {

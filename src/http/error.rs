@@ -45,6 +45,8 @@ pub enum ErrorCode {
     WebhookSecretRequired,
     QueueFull,
     NotReady,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
     Internal,
 }
 
@@ -65,7 +67,10 @@ impl ErrorCode {
             | WebhookSecretRequired => StatusCode::BAD_REQUEST,
             NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             QueueFull => StatusCode::SERVICE_UNAVAILABLE,
-            Conflict | KeyLimitReached | SecretLimitReached => StatusCode::CONFLICT,
+            Conflict | KeyLimitReached | SecretLimitReached | IdempotencyKeyInUse => {
+                StatusCode::CONFLICT
+            }
+            IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             MissingApiKey
             | MissingManagementToken
             | MalformedAuthorization
@@ -124,12 +129,14 @@ impl ErrorCode {
             WebhookSecretRequired => "webhook_secret_required",
             QueueFull => "queue_full",
             NotReady => "not_ready",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            IdempotencyKeyInUse => "idempotency_key_in_use",
             Internal => "internal",
         }
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 36] = {
+    pub const ALL: [ErrorCode; 38] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -167,6 +174,8 @@ impl ErrorCode {
             WebhookSecretRequired,
             QueueFull,
             NotReady,
+            IdempotencyKeyReused,
+            IdempotencyKeyInUse,
             Internal,
         ]
     };

@@ -315,7 +315,7 @@ pub fn responses(route: Route) -> Value {
         r.insert(
             "409".into(),
             error(
-                "idempotency_key_in_flight: a request with this Idempotency-Key is still being processed",
+                "idempotency_key_in_use: a request with this Idempotency-Key is still being processed",
                 route,
                 &[("Retry-After", false)],
             ),
@@ -517,7 +517,7 @@ pub fn header_params(route: Route) -> Vec<Value> {
             "description": "1 to 255 visible ASCII characters. The same key from the same project within \
                 24 hours returns the original job instead of creating another; with a different \
                 request body it is refused (422 idempotency_key_reused), and while the first request \
-                is still being processed it is refused (409 idempotency_key_in_flight).",
+                is still being processed it is refused (409 idempotency_key_in_use). Keys expire after 24 hours.",
             "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
         })],
         _ => Vec::new(),

@@ -141,6 +141,7 @@ impl Server {
             jobs: jobs.clone(),
             vault,
             deliveries: deliveries.clone(),
+            idempotency: Default::default(),
         });
         let resumed = {
             let jobs = jobs.clone();

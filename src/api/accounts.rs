@@ -47,7 +47,9 @@ fn validate_ips(list: &[String]) -> Result<Vec<String>, ApiError> {
     }
     list.iter()
         .map(|s| {
-            parse_net(s).map(|n| n.to_string()).ok_or_else(|| {
+            // Surrounding whitespace is refused, not trimmed: the documented pattern has none.
+            let net = (s.trim() == s).then(|| parse_net(s)).flatten();
+            net.map(|n| n.to_string()).ok_or_else(|| {
                 ApiError::invalid(format!(
                     "{s:?} in allowed_ips is not an IP address or CIDR range"
                 ))
@@ -56,9 +58,11 @@ fn validate_ips(list: &[String]) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
+/// 1 to 200 characters as sent, no control characters, not only whitespace; stored trimmed.
+/// The OpenAPI document states the same rule (`NAME_PATTERN`).
 pub fn validate_name(field: &str, name: &str) -> Result<String, ApiError> {
     let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+    if n.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(format!(
             "{field} must be 1 to 200 printable characters"
         )));

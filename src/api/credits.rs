@@ -23,7 +23,8 @@ const LEDGER_PAGE: usize = 50;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Grant {
-    amount: i64,
+    /// A whole number; JSON allows it written as `5.0`.
+    amount: serde_json::Number,
     /// `grant` (default) or `bonus`.
     #[serde(rename = "type", default)]
     kind: Option<String>,
@@ -156,17 +157,25 @@ pub async fn grant(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError>
     if kind != "grant" && kind != "bonus" {
         return Err(ApiError::invalid("type must be \"grant\" or \"bonus\""));
     }
-    if req.amount <= 0 || req.amount > 1_000_000_000 {
-        return Err(ApiError::invalid(
-            "amount must be a positive whole number of credits",
-        ));
-    }
+    let amount = req
+        .amount
+        .as_i64()
+        .or_else(|| {
+            req.amount
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e12)
+                .map(|f| f as i64)
+        })
+        .filter(|n| (1..=1_000_000_000).contains(n))
+        .ok_or_else(|| {
+            ApiError::invalid("amount must be a whole number of credits from 1 to 1000000000")
+        })?;
     let note = req.note.map(|n| n.chars().take(500).collect::<String>());
     let grant = monthly_grant(&ctx, account);
     let now = now_ms();
     let change = CreditChange {
         kind,
-        amount: req.amount,
+        amount,
         reference: None,
         note,
     };
@@ -183,8 +192,9 @@ pub async fn grant(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError>
         &json!({
             "account_id": AccountId(account).to_string(),
             "object": "credit_grant",
-            "amount": req.amount,
-            "credits_remaining": balance,
+            "amount": amount,
+            // Unlimited plans keep no balance: null here as in GET /api/v1/account.
+            "credits_remaining": grant.map(|_| balance),
         }),
     ))
 }

@@ -20,7 +20,7 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let project = ctx.key()?.project.0;
     let q = ctx.query();
     let status = match q.get("status").map(String::as_str) {
-        None | Some("") => None,
+        None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
             ApiError::invalid(format!(
                 "status {s:?} is not one of pending, succeeded, failed"
@@ -28,7 +28,7 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         })?),
     };
     let job = match q.get("job_id").map(String::as_str) {
-        None | Some("") => None,
+        None => None,
         Some(j) => Some(
             JobId::parse(j)
                 .ok_or_else(|| ApiError::invalid(format!("job_id {j:?} is not a job id")))?

@@ -1,6 +1,8 @@
 //! Analysis jobs over HTTP: submit (streaming multipart upload), poll, stream events, list,
 //! delete. A job belongs to the submitting key's project; other projects see 404.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{HeaderValue, Response, StatusCode, header};
@@ -67,14 +69,45 @@ fn idempotency_key(ctx: &Ctx) -> Result<Option<(u128, u128)>, ApiError> {
     Ok(Some((to_u128(hi), to_u128(lo))))
 }
 
-fn accepted(id: u128, replayed: bool, webhook: bool) -> Response<Body> {
+/// Idempotency-Keys (project, key hash) whose request is being processed: a second request
+/// with the same key meanwhile is refused with 409 instead of racing the first.
+#[derive(Default)]
+pub struct IdempotencyClaims(Arc<Mutex<HashSet<(u128, u128, u128)>>>);
+
+/// Releases its key when the request that claimed it ends, however it ends.
+struct Claim {
+    set: Arc<Mutex<HashSet<(u128, u128, u128)>>>,
+    key: (u128, u128, u128),
+}
+
+impl IdempotencyClaims {
+    fn claim(&self, project: u128, (hi, lo): (u128, u128)) -> Option<Claim> {
+        let key = (project, hi, lo);
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(key).then(|| Claim {
+            set: self.0.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}
+
+fn accepted(id: u128, status: JobStatus, replayed: bool, webhook: bool) -> Response<Body> {
     let job = JobId(id).to_string();
     let mut r = json_response(
         StatusCode::ACCEPTED,
         &json!({
             "job_id": job,
             "object": "analysis_job",
-            "status": "queued",
+            "status": status.as_str(),
             "stream_url": format!("/api/v1/jobs/{job}/stream"),
             "poll_url": format!("/api/v1/jobs/{job}"),
             "webhook_delivery": if webhook { "scheduled" } else { "none" },
@@ -190,17 +223,27 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     let now = now_ms();
     let idempotency = idempotency_key(&ctx)?;
     let max = max_upload_bytes(&ctx, account);
+    // Held until this request is answered: the same key meanwhile gets 409.
+    let _claim = match idempotency {
+        Some(k) => match ctx.state.idempotency.claim(project, k) {
+            Some(c) => Some(c),
+            None => {
+                linger_unread(body, max + MULTIPART_OVERHEAD);
+                return Err(ApiError::new(
+                    ErrorCode::IdempotencyKeyInUse,
+                    "a request with this Idempotency-Key is still being processed; retry once it has been answered",
+                ));
+            }
+        },
+        None => None,
+    };
     if let Some(k) = idempotency
         && let Some(existing) = ctx
             .state
             .db(move |s| s.job_for_idempotency_key(project, k, now))
             .await?
     {
-        // Read the repeated upload to its end (bounded, not stored): an HTTP/1.1 client that
-        // is still sending when the answer comes and the connection closes sees a broken pipe
-        // instead of its 202.
-        discard(body, max + MULTIPART_OVERHEAD).await;
-        return replay(&ctx, existing).await;
+        return replay_if_same(&ctx, body, existing, max).await;
     }
     let grant = monthly_grant(&ctx, account);
     if let Some(g) = grant {
@@ -256,27 +299,15 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         return Err(queue_full());
     };
     let webhook_url = match up.fields.get("webhook_url").map(|u| u.trim()) {
-        Some(u) if !u.is_empty() => Some(check_webhook_url(&ctx, project, u).await?),
-        _ => None,
+        Some(u) => Some(check_webhook_url(&ctx, project, u).await?),
+        None => None,
     };
-    let filename = up
-        .fields
-        .get("filename")
-        .filter(|f| !f.is_empty())
-        .cloned()
-        .or_else(|| up.part_filename.clone())
-        .map(|f| {
-            f.chars()
-                .filter(|c| !c.is_control())
-                .take(255)
-                .collect::<String>()
-        })
-        .filter(|f| !f.is_empty())
-        .unwrap_or_else(|| "upload".into());
+    let filename = display_name(&up);
     let stored = format!("{job}.{UPLOAD_SUFFIX}");
     up.persist(&jobs.uploads_dir().join(&stored))
         .await
         .map_err(|e| upload_error(UploadError::Io(e)))?;
+    let (sha256, filename_sent) = (up.sha256.clone(), filename.clone());
     let record = JobRecord {
         account,
         project,
@@ -309,11 +340,28 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     match ctx.state.db(move |s| s.insert_job(insert, now)).await {
         Ok(JobInserted::New) => {
             jobs.enqueue(id, slot);
-            Ok(accepted(id, false, webhook_url.is_some()))
+            Ok(accepted(
+                id,
+                JobStatus::Queued,
+                false,
+                webhook_url.is_some(),
+            ))
         }
         Ok(JobInserted::Existing(other)) => {
+            // Claimed by another server process's request in the meantime (one process holds
+            // the database, so only after a restart): compare as a replay would.
             let _ = tokio::fs::remove_file(&stored_path).await;
-            replay(&ctx, other).await
+            let original = ctx.state.db(move |s| s.get_job(other)).await?;
+            match original {
+                Some(o)
+                    if o.sha256 == sha256
+                        && o.filename == filename_sent
+                        && o.webhook_url == webhook_url =>
+                {
+                    replay(&ctx, other).await
+                }
+                _ => Err(key_reused()),
+            }
         }
         Err(e) => {
             let _ = tokio::fs::remove_file(&stored_path).await;
@@ -322,11 +370,89 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     }
 }
 
-/// The answer to a repeated Idempotency-Key: the original job, as first accepted.
+/// The name a job shows: the `filename` field, else the part's file name, without control
+/// characters, at most 255 characters.
+fn display_name(up: &upload::Upload) -> String {
+    up.fields
+        .get("filename")
+        .filter(|f| !f.is_empty())
+        .cloned()
+        .or_else(|| up.part_filename.clone())
+        .map(|f| {
+            f.chars()
+                .filter(|c| !c.is_control())
+                .take(255)
+                .collect::<String>()
+        })
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| "upload".into())
+}
+
+fn key_reused() -> ApiError {
+    ApiError::new(
+        ErrorCode::IdempotencyKeyReused,
+        "this Idempotency-Key was used within the last 24 hours for a different upload (file, filename or webhook_url); use a new key",
+    )
+}
+
+/// A repeated Idempotency-Key: the upload is received (bounded, then removed) and compared with
+/// the original job's file, name and webhook URL. The same request gets the original job in
+/// its current state; a different one gets 422.
+async fn replay_if_same(
+    ctx: &Ctx,
+    body: Incoming,
+    original: u128,
+    max: u64,
+) -> Result<Response<Body>, ApiError> {
+    let Some(rec) = ctx.state.db(move |s| s.get_job(original)).await? else {
+        discard(body, max + MULTIPART_OVERHEAD).await;
+        return Err(ApiError::new(
+            ErrorCode::IdempotencyKeyInUse,
+            "the job of this Idempotency-Key was deleted while this request was read; retry",
+        ));
+    };
+    let tmp = JobId::generate().map_err(|_| ApiError::internal())?;
+    let partial = ctx
+        .state
+        .jobs
+        .uploads_dir()
+        .join(format!("{tmp}.replay.{PARTIAL_SUFFIX}"));
+    // Dropped at the end of this function, which removes the file.
+    let up = upload::receive(
+        &ctx.parts.headers,
+        body,
+        partial,
+        max,
+        ctx.body_pace(),
+        engine::sniff,
+    )
+    .await
+    .map_err(upload_error)?;
+    let url = up.fields.get("webhook_url").map(|u| u.trim().to_string());
+    let same =
+        up.sha256 == rec.sha256 && display_name(&up) == rec.filename && url == rec.webhook_url;
+    if !same {
+        return Err(key_reused());
+    }
+    replay(ctx, original).await
+}
+
+/// The answer to a repeated Idempotency-Key: the original job in its current state.
 async fn replay(ctx: &Ctx, id: u128) -> Result<Response<Body>, ApiError> {
-    let original = ctx.state.db(move |s| s.get_job(id)).await?;
-    let webhook = original.is_some_and(|j| j.webhook_url.is_some());
-    Ok(accepted(id, true, webhook))
+    let original = ctx
+        .state
+        .db(move |s| s.get_job(id))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let status = if original.status.is_finished() {
+        original.status
+    } else {
+        ctx.state
+            .jobs
+            .live(id)
+            .map_or(original.status, |l| l.status)
+    };
+    Ok(accepted(id, status, true, original.webhook_url.is_some()))
 }
 
 /// A submitted `webhook_url`: well-formed, resolving only to allowed addresses, and the project
@@ -377,7 +503,8 @@ fn job_view(id: u128, r: &JobRecord, live: Option<&Live>) -> Value {
         "object": "analysis_job",
         "status": status.as_str(),
         "created_at": rfc3339(r.created_at_ms),
-        "started_at": view::time(r.started_at_ms),
+        // The database learns of the start a moment after the job runs; the live state has it.
+        "started_at": view::time(r.started_at_ms.or(live.and_then(|l| l.started_at_ms))),
         "finished_at": view::time(r.finished_at_ms),
         "webhook_url": r.webhook_url,
         "file": {
@@ -437,7 +564,7 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let project = ctx.key()?.project.0;
     let q = ctx.query();
     let status = match q.get("status").map(String::as_str) {
-        None | Some("") => None,
+        None => None,
         Some("queued") => Some(JobStatus::Queued),
         Some("running") => Some(JobStatus::Running),
         Some("succeeded") => Some(JobStatus::Succeeded),

@@ -11,7 +11,7 @@ use super::accounts::{DEFAULT_PROJECT, parse_account_id, validate_name};
 use super::{Ctx, PageParams, view};
 use crate::auth::{ScopeSet, SecretKind, secret};
 use crate::http::body::{Body, json_response};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorCode};
 use crate::ids::{AccountId, KeyId, ProjectId, now_ms};
 use crate::store::schema::KeyRecord;
 
@@ -39,17 +39,38 @@ fn parse_key_id(s: &str) -> Result<u128, ApiError> {
         .ok_or_else(|| ApiError::not_found("API key"))
 }
 
+/// `expires_in` in milliseconds: 1 to 999999 (no leading zero) followed by `s`, `m`, `h`, `d`
+/// or `w`, exactly the OpenAPI document's `DURATION_PATTERN`.
+fn parse_expires_in(s: &str) -> Option<u64> {
+    if !s.is_ascii() || s.len() < 2 || s.len() > 7 {
+        return None;
+    }
+    let (digits, unit) = s.split_at(s.len() - 1);
+    if digits.starts_with('0') || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    Some(n * secs * 1000)
+}
+
 fn expiry(req: &CreateKey, now: u64) -> Result<Option<u64>, ApiError> {
     match (&req.expires_in, &req.expires_at) {
         (Some(_), Some(_)) => Err(ApiError::invalid("give expires_in or expires_at, not both")),
         (Some(d), None) => {
-            let d = humantime::parse_duration(d).map_err(|_| {
-                ApiError::invalid("expires_in must be a duration such as \"30d\" or \"12h\"")
+            let ms = parse_expires_in(d).ok_or_else(|| {
+                ApiError::invalid(
+                    "expires_in must be a whole number (1-999999) of s, m, h, d or w, such as \"30d\" or \"12h\"",
+                )
             })?;
-            if d.is_zero() {
-                return Err(ApiError::invalid("expires_in must be longer than 0s"));
-            }
-            Ok(Some(now.saturating_add(d.as_millis() as u64)))
+            Ok(Some(now.saturating_add(ms)))
         }
         (None, Some(t)) => {
             let at = humantime::parse_rfc3339_weak(t)
@@ -107,10 +128,17 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             })))
         })
         .await?;
+    // A well-formed reference to nothing is a 404, like an unknown id in a path.
     let project = match project {
-        None => return Err(ApiError::invalid("account_id names no account")),
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                "account_id names no account",
+            ));
+        }
         Some(None) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
                 "project names no project of this account",
             ));
         }
@@ -203,4 +231,21 @@ pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     ctx.state.credentials.revoke_key(id);
     let live = ctx.state.credentials.key(id).and_then(|e| e.last_used_ms());
     Ok(json_response(StatusCode::OK, &view::key(id, &k, live, now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_takes_one_whole_unit() {
+        assert_eq!(parse_expires_in("30d"), Some(30 * 86_400_000));
+        assert_eq!(parse_expires_in("1s"), Some(1000));
+        assert_eq!(parse_expires_in("999999w"), Some(999_999 * 604_800_000));
+        for bad in [
+            "0s", "05m", "1", "d", "1y", "1h30m", "30 d", " 1s", "1000000s", "1é", "",
+        ] {
+            assert_eq!(parse_expires_in(bad), None, "{bad}");
+        }
+    }
 }

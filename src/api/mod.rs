@@ -13,6 +13,7 @@ mod projects;
 mod tokens;
 mod webhooks;
 pub use accounts::policy_state as accounts_policy_state;
+pub use jobs::IdempotencyClaims;
 pub use tokens::prepare as tokens_prepare;
 pub mod view;
 
@@ -44,6 +45,8 @@ pub struct State {
     /// Seals and opens webhook signing secrets.
     pub vault: Arc<crate::webhooks::vault::Vault>,
     pub deliveries: Arc<crate::webhooks::deliver::Deliveries>,
+    /// Idempotency-Keys of uploads being received right now.
+    pub idempotency: IdempotencyClaims,
 }
 
 impl State {
@@ -147,7 +150,7 @@ pub async fn handle(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<B
     // that large, moved by value on each request.
     match route {
         Route::Healthz => health::healthz(),
-        Route::OpenApi => openapi::document(),
+        Route::OpenApi => openapi::document(&ctx.state.policy.plan_names()),
         Route::Docs => openapi::docs_page(),
         Route::Me => me::get(ctx),
         _ => Box::pin(handle_stored(route, ctx, body)).await,
@@ -244,11 +247,11 @@ impl PageParams {
         let limit = match q.get("limit") {
             None => 20,
             Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=100).contains(&n) => n,
+                Ok(n) if (1..=100).contains(&n) && !v.starts_with('+') => n,
                 _ => return Err(ApiError::invalid("limit must be an integer from 1 to 100")),
             },
         };
-        let after = match q.get("cursor").filter(|c| !c.is_empty()) {
+        let after = match q.get("cursor") {
             None => None,
             Some(c) => Some(
                 parse_cursor(c)

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     WebhookSecretRequired,
     QueueFull,
     NotReady,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
     Internal,
 }
 
@@ -82,7 +84,10 @@ impl ErrorCode {
             UriTooLong => StatusCode::URI_TOO_LONG,
             InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             QueueFull | TooManyConnections | StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Conflict | KeyLimitReached | SecretLimitReached => StatusCode::CONFLICT,
+            Conflict | KeyLimitReached | SecretLimitReached | IdempotencyKeyInUse => {
+                StatusCode::CONFLICT
+            }
+            IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             MissingApiKey
             | MissingManagementToken
             | MalformedAuthorization
@@ -151,12 +156,14 @@ impl ErrorCode {
             WebhookSecretRequired => "webhook_secret_required",
             QueueFull => "queue_full",
             NotReady => "not_ready",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            IdempotencyKeyInUse => "idempotency_key_in_use",
             Internal => "internal",
         }
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 46] = {
+    pub const ALL: [ErrorCode; 48] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -204,6 +211,8 @@ impl ErrorCode {
             WebhookSecretRequired,
             QueueFull,
             NotReady,
+            IdempotencyKeyReused,
+            IdempotencyKeyInUse,
             Internal,
         ]
     };

@@ -16,6 +16,8 @@ use tokio::io::AsyncWriteExt;
 
 /// Text fields are short: a file name or a URL.
 const MAX_TEXT_FIELD: usize = 8 * 1024;
+/// The same bound in characters, as the OpenAPI document states it (`maxLength`).
+const MAX_TEXT_FIELD_CHARS: usize = 2048;
 /// Bytes kept from the start of the file for format sniffing.
 const HEAD_BYTES: usize = 4096;
 /// Bytes the container sniff needs (the longest magic number ends at byte 12).
@@ -184,7 +186,11 @@ async fn read_form(
                         Err(e) => return Err(form_error(e)),
                     }
                 }
-                fields.insert(name, String::from_utf8_lossy(&value).trim().to_string());
+                let text = String::from_utf8_lossy(&value);
+                if text.chars().count() > MAX_TEXT_FIELD_CHARS {
+                    return Err(UploadError::FieldTooLong(name));
+                }
+                fields.insert(name, text.trim().to_string());
             }
             _ => return Err(UploadError::UnknownField(name)),
         }

@@ -24,6 +24,9 @@ pub struct Live {
     pub status: JobStatus,
     pub stage: &'static str,
     pub progress: f32,
+    /// When a thread took the job up: set with `status: Running`, before the database records
+    /// it, so a running job always has a start time.
+    pub started_at_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +168,7 @@ impl Jobs {
             status: JobStatus::Queued,
             stage: "queued",
             progress: 0.0,
+            started_at_ms: None,
         });
         lock(&self.live).insert(id, tx);
     }
@@ -359,6 +363,7 @@ impl Jobs {
                 status: final_status,
                 stage: "finish",
                 progress: 1.0,
+                started_at_ms: Some(started),
             });
         }
         tracing::info!(job = %crate::ids::JobId(id), status = final_status.as_str(), ms = finished.saturating_sub(started), "job finished");
@@ -404,7 +409,8 @@ impl Jobs {
         let name = rec.filename.clone();
         let opts = self.options.clone();
         self.pool.spawn(move || {
-            let _ = started.send(now_ms());
+            let started_at = now_ms();
+            let _ = started.send(started_at);
             // The engine reports every decoded second; subscribers hear of every new stage,
             // and within a stage of another percent at most every `PROGRESS_INTERVAL`, so
             // neither a long file nor a fast machine multiplies events and wake-ups.
@@ -424,6 +430,7 @@ impl Jobs {
                                 status: JobStatus::Running,
                                 stage,
                                 progress: fraction,
+                                started_at_ms: Some(started_at),
                             };
                         }
                         news

@@ -1,6 +1,7 @@
 //! Webhook signing secrets (`whsec_` + base64 of the key, the Standard Webhooks format) and the
-//! headers of a delivery: `X-Tonearm-Signature: t=…,v1=<hex>` and Standard Webhooks
-//! `webhook-id` / `webhook-timestamp` / `webhook-signature: v1,<base64>`, with their verification.
+//! headers of a delivery: `X-Tonearm-Signature: t=…,v1=<hex>` (keyed with the whole `whsec_…`
+//! string, as Stripe's libraries do) and Standard Webhooks `webhook-id` / `webhook-timestamp` /
+//! `webhook-signature: v1,<base64>` (keyed with the decoded bytes), with their verification.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -77,27 +78,36 @@ impl Secret {
         format!("{SECRET_PREFIX}{}", STANDARD.encode(&self.0))
     }
 
-    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        // HMAC takes keys of any length; the error arm cannot be reached, and an empty MAC on it
-        // would only make verification fail.
-        let Ok(mut mac) = HmacSha256::new_from_slice(&self.0) else {
-            return [0u8; 32];
-        };
-        for p in parts {
-            mac.update(p);
-        }
-        mac.finalize().into_bytes().into()
-    }
-
-    /// `v1=` value of `X-Tonearm-Signature`: HMAC over `"<t>.<body>"`, lowercase hex.
+    /// `v1=` value of `X-Tonearm-Signature`: HMAC over `"<t>.<body>"`, lowercase hex, keyed
+    /// with the whole secret string `whsec_…` as Stripe's libraries key it.
     pub fn tonearm_v1(&self, t: u64, body: &[u8]) -> String {
-        hex(&self.mac(&[t.to_string().as_bytes(), b".", body]))
+        let key = self.encode();
+        hex(&mac(
+            key.as_bytes(),
+            &[t.to_string().as_bytes(), b".", body],
+        ))
     }
 
-    /// Base64 signature of Standard Webhooks: HMAC over `"<id>.<timestamp>.<body>"`.
+    /// Base64 signature of Standard Webhooks: HMAC over `"<id>.<timestamp>.<body>"`, keyed with
+    /// the base64-decoded part after `whsec_`, as the Standard Webhooks libraries key it.
     pub fn standard_v1(&self, id: &str, t: u64, body: &[u8]) -> String {
-        STANDARD.encode(self.mac(&[id.as_bytes(), b".", t.to_string().as_bytes(), b".", body]))
+        STANDARD.encode(mac(
+            &self.0,
+            &[id.as_bytes(), b".", t.to_string().as_bytes(), b".", body],
+        ))
     }
+}
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes keys of any length; the error arm cannot be reached, and an empty MAC on it
+    // would only make verification fail.
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+        return [0u8; 32];
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -233,8 +243,9 @@ mod tests {
     const KEY2: &str = "whsec_q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";
     const BODY: &[u8] = br#"{"id":"evt_1","type":"analysis.completed"}"#;
     const T: u64 = 1_700_000_000;
-    const HEX1: &str = "2e4f928d8d1d3f1f3c5b3980c5f4adf5a13524e6f35738d7e5989fe2b01a5614";
-    const HEX2: &str = "0259dc5fe68ed2cd0a83651be268cccecbb095167276d463bd65d8f3321d64ad";
+    // `X-Tonearm-Signature` is keyed with the secret string itself (Stripe's convention).
+    const HEX1: &str = "a7e607417734059ce47aa00b9d140c87b1546bf944fd32d20dc9a66603ffd73d";
+    const HEX2: &str = "ab49f8ed3e95e849d1988257592e3d35f2e5581e71de6847c6b8deb50cc83c32";
     const STD1: &str = "EIbk3Ts4HHcxa/KuFRjGj9CMLjOGDVX8B2AtQjUxqHw=";
     const STD2: &str = "DkY5lXjUTXr8y0QNk5X34b87D2PU7SocWJvwGimPN28=";
 

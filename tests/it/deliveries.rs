@@ -44,8 +44,9 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// `X-Tonearm-Signature: t=…,v1=…[,v1=…]`: HMAC-SHA256 over "t.body", hex. True when one of
-/// the v1 values matches `secret` and t is within 300 s.
+/// `X-Tonearm-Signature: t=…,v1=…[,v1=…]`: HMAC-SHA256 over "t.body" keyed with the whole
+/// `whsec_…` string (as Stripe's libraries key it), hex. True when one of the v1 values
+/// matches `secret` and t is within 300 s.
 fn tonearm_signature_ok(r: &Received, secret: &str) -> bool {
     let header = r.header("x-tonearm-signature");
     let mut t = None;
@@ -63,7 +64,7 @@ fn tonearm_signature_ok(r: &Received, secret: &str) -> bool {
     }
     let mut msg = format!("{t}.").into_bytes();
     msg.extend_from_slice(&r.body);
-    let want: String = hmac(&key_bytes(secret), &msg)
+    let want: String = hmac(secret.as_bytes(), &msg)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();

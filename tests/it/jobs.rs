@@ -394,6 +394,114 @@ fn same_idempotency_key_returns_the_original_job() {
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
 }
 
+/// An Idempotency-Key names one request: the same key with another file, name or webhook URL
+/// within 24 hours is refused instead of silently answering with the first job.
+#[test]
+fn idempotency_key_reused_for_another_upload_is_422() {
+    let s = TestServer::start();
+    let key = key_of(&s, json!({}));
+    let k = [("Idempotency-Key", "batch-1")];
+    let first = submit(&s, &key, "a.wav", &wav(3.0, 120.0), &k);
+    assert_eq!(first.status, 202);
+    let other_file = submit(&s, &key, "a.wav", &wav(3.0, 90.0), &k);
+    assert_eq!(other_file.status, 422);
+    assert_eq!(other_file.json()["error"]["code"], "idempotency_key_reused");
+    let other_name = submit(&s, &key, "b.wav", &wav(3.0, 120.0), &k);
+    assert_eq!(other_name.status, 422);
+    let (_, _, list) = s.client().get("/api/v1/jobs", &key);
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+}
+
+/// A replay says what the job is now, not what it was when first accepted.
+#[test]
+fn idempotent_replay_shows_the_jobs_current_state() {
+    let s = TestServer::start();
+    let key = key_of(&s, json!({}));
+    let audio = wav(3.0, 120.0);
+    let k = [("Idempotency-Key", "track-7")];
+    let first = submit(&s, &key, "a.wav", &audio, &k);
+    assert_eq!(first.status, 202);
+    let job = first.json()["job_id"].as_str().unwrap().to_string();
+    assert_eq!(wait_done(&s, &key, &job)["status"], "succeeded");
+    let again = submit(&s, &key, "a.wav", &audio, &k);
+    assert_eq!(again.status, 202);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let v = again.json();
+    assert_eq!(v["job_id"], job.as_str());
+    assert_eq!(v["status"], "succeeded", "{v}");
+}
+
+/// While the first request with a key is still being received, a second one with the same key
+/// is refused with 409; the first then completes normally.
+#[test]
+fn concurrent_request_with_the_same_idempotency_key_is_409() {
+    let s = TestServer::start();
+    let key = key_of(&s, json!({}));
+    let audio = wav(3.0, 120.0);
+    let (ct, body) = multipart(&[("file", Some("a.wav"), &audio)]);
+    let auth = format!("Bearer {key}");
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", ct.as_str()),
+        ("Idempotency-Key", "slow-1"),
+    ];
+    let c = s.client();
+    let mut slow = c.connect();
+    slow.write_all(&head("POST", "/api/v1/analyze", &headers, body.len()))
+        .unwrap();
+    let half = body.len() / 2;
+    slow.write_all(&body[..half]).unwrap();
+    slow.flush().unwrap();
+    // The key is claimed before the upload is written: once its partial file exists, the
+    // first request holds it.
+    let uploads = s.data_dir().join("uploads");
+    assert!(eventually(WAIT, || {
+        std::fs::read_dir(&uploads).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        })
+    }));
+    let second = c.request("POST", "/api/v1/analyze", &headers, &body);
+    assert_eq!(second.status, 409);
+    assert_eq!(second.json()["error"]["code"], "idempotency_key_in_use");
+    slow.write_all(&body[half..]).unwrap();
+    let first = read_response(&mut slow);
+    assert_eq!(first.status, 202, "{:?}", first.json());
+    // Once answered, the key replays.
+    let again = c.request("POST", "/api/v1/analyze", &headers, &body);
+    assert_eq!(again.status, 202);
+    assert_eq!(again.json()["job_id"], first.json()["job_id"]);
+}
+
+/// `started_at` is set whenever a job shows as running, including the moment between a thread
+/// taking the job up and the database recording it.
+#[test]
+fn a_running_job_always_has_started_at() {
+    let s = TestServer::start_with(&[("analysis", "workers = 1")]);
+    let key = key_of(&s, json!({}));
+    let long =
+        Audio::mono(44_100, click_track(44_100, 100.0, 4, 120.0)).wav_bytes(Encoding::Pcm16, None);
+    let mut running = 0;
+    for _ in 0..3 {
+        let r = submit(&s, &key, "long.wav", &long, &[]);
+        assert_eq!(r.status, 202);
+        let job = r.json()["job_id"].as_str().unwrap().to_string();
+        let c = s.client();
+        assert!(eventually(WAIT, || {
+            let (st, _, v) = c.get(&format!("/api/v1/jobs/{job}"), &key);
+            if v["status"] == "running" {
+                running += 1;
+                assert!(
+                    v["started_at"].is_string(),
+                    "running without started_at: {v}"
+                );
+            }
+            st == 200
+        }));
+    }
+    assert!(running > 0, "never saw the job running");
+}
+
 #[test]
 fn full_queue_gets_503_with_retry_after() {
     let s = TestServer::start_with(&[("analysis", "workers = 1"), ("analysis", "max_queued = 1")]);

@@ -382,7 +382,17 @@ fn account_endpoint_shows_credits_and_the_ledger_records_grants() {
     assert_eq!(types, vec!["bonus", "monthly_reset"]);
     assert_eq!(ledger["data"][0]["balance_after"], 525);
     // Unlimited plans keep no balance.
-    let (_, key2) = s.account_and_key(json!({}));
+    let (acct2, key2) = s.account_and_key(json!({}));
+    let (_, _, a) = c.get("/api/v1/account", key2["key"].as_str().unwrap());
+    assert!(a["credits_remaining"].is_null());
+    // A grant to such an account says the same as the account does: no balance.
+    let (st, _, g) = c.post_json(
+        &format!("/admin/v1/accounts/{acct2}/credits"),
+        &s.token,
+        &json!({"amount": 5}),
+    );
+    assert_eq!(st, 201, "{g}");
+    assert!(g["credits_remaining"].is_null(), "{g}");
     let (_, _, a) = c.get("/api/v1/account", key2["key"].as_str().unwrap());
     assert!(a["credits_remaining"].is_null());
 }

@@ -14,7 +14,8 @@ use serde_json::json;
 
 use crate::support::server::{BIN, TestServer};
 
-/// A receiver's view of a `whsec_` secret: the HMAC key is the base64 after the prefix.
+/// A Standard Webhooks receiver's view of a `whsec_` secret: the HMAC key is the base64 after
+/// the prefix.
 fn key_of(secret: &str) -> Vec<u8> {
     STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap())
@@ -62,7 +63,11 @@ fn cli_verify_accepts_both_header_styles_and_refuses_tampering_and_replays() {
     let sign = |t: u64, body: &[u8]| {
         let mut msg = format!("{t}.").into_bytes();
         msg.extend_from_slice(body);
-        let tonearm = format!("X-Tonearm-Signature: t={t},v1={}", hex(&hmac(&key, &msg)));
+        // Stripe style: keyed with the secret string itself.
+        let tonearm = format!(
+            "X-Tonearm-Signature: t={t},v1={}",
+            hex(&hmac(secret.as_bytes(), &msg))
+        );
         let mut msg = format!("evt_x.{t}.").into_bytes();
         msg.extend_from_slice(body);
         let std_sig = STANDARD.encode(hmac(&key, &msg));

@@ -28,6 +28,10 @@ pub const MIN_DURATION_SEC: f64 = 0.1;
 const TRUNCATION_SHARE: f64 = 0.97;
 /// More channels than any speaker layout in use (22.2 has 24); also ebur128's limit.
 const MAX_CHANNELS: usize = 64;
+/// Sample rates outside these bounds are not audio anyone records (768 kHz is the highest rate
+/// converters offer).
+const MIN_SAMPLE_RATE: u32 = 1_000;
+const MAX_SAMPLE_RATE: u32 = 768_000;
 /// Most audio frames one byte of a file can decode to: Opus at 6 kbit/s gives 64 frames per byte
 /// at 48 kHz; every other codec here gives fewer.
 const MAX_FRAMES_PER_BYTE: u64 = 64;
@@ -171,6 +175,14 @@ impl Source {
             return Err(Error::CorruptAudio(
                 "the header declares no sample rate".to_string(),
             ));
+        }
+        // Buffers (decode chunks, the loudness meter's history) are sized from the rate, so a
+        // crafted header with an absurd one would cost memory in proportion.
+        if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+            return Err(Error::CorruptAudio(format!(
+                "the header declares a sample rate of {sample_rate} Hz, outside \
+                 {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+            )));
         }
         let mut roles = params.channels.as_ref().map(roles_for).unwrap_or_default();
         if roles.len() != channel_count {

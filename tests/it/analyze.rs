@@ -497,3 +497,18 @@ fn a_damaged_caf_header_is_corrupt_audio_not_an_io_error() {
         lines[0]
     );
 }
+
+/// Regression: a header with an absurd sample rate made the decoder size its buffers from it
+/// (hundreds of MB for a 100 KB file).
+#[test]
+fn an_absurd_sample_rate_is_corrupt_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = std::fs::read(fixture("wav_pcm16_22k_mono.wav")).unwrap();
+    assert_eq!(&b[12..16], b"fmt ");
+    b[24..28].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+    let path = dir.path().join("absurd_rate.wav");
+    std::fs::write(&path, &b).unwrap();
+    let (ok, lines) = jsonl(&[path], &[]);
+    assert!(!ok);
+    assert_eq!(lines[0]["error"]["code"], "corrupt_audio", "{}", lines[0]);
+}

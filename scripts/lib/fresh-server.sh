@@ -1,7 +1,8 @@
 # Sourced by scripts that need a fresh server: builds (unless TONEARM_BIN is set), writes a
 # config into a temporary directory, bootstraps a management token and starts `tonearm serve`
 # on a free loopback port. Sets: TONEARM_BIN, work, url, token. Everything is removed on exit.
-# Extra config lines for the [plans.default] table come from FRESH_SERVER_PLAN.
+# Extra config lines for the [plans.default] table come from FRESH_SERVER_PLAN, for the [server]
+# table from FRESH_SERVER_SERVER.
 
 root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 if [[ -z "${TONEARM_BIN:-}" ]]; then
@@ -20,6 +21,7 @@ trap fresh_server_cleanup EXIT
 cat > "$work/tonearm.toml" <<TOML
 [server]
 listen = "127.0.0.1:0"
+${FRESH_SERVER_SERVER:-}
 [storage]
 data_dir = "$work/data"
 [plans.default]

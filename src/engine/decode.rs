@@ -31,6 +31,9 @@ const MAX_CHANNELS: usize = 64;
 /// Sample rates outside these bounds are not audio anyone records (768 kHz is the highest rate
 /// converters offer).
 const MIN_SAMPLE_RATE: u32 = 1_000;
+/// Largest packet a real stream has is FLAC's 65,535 frames; this leaves room for demuxers that
+/// group PCM frames into large packets.
+const MAX_FRAMES_PER_PACKET: u64 = 1 << 20;
 const MAX_SAMPLE_RATE: u32 = 768_000;
 /// Most audio frames one byte of a file can decode to: Opus at 6 kbit/s gives 64 frames per byte
 /// at 48 kHz; every other codec here gives fewer.
@@ -189,6 +192,16 @@ impl Source {
             roles = roles_for_count(channel_count);
         }
 
+        // Decoders size their output buffer from this before decoding anything: a crafted
+        // header asking for hundreds of millions of frames per packet would cost that memory.
+        if let Some(n) = params.max_frames_per_packet
+            && n > MAX_FRAMES_PER_PACKET
+        {
+            return Err(Error::CorruptAudio(format!(
+                "the header declares packets of {n} frames; at most {MAX_FRAMES_PER_PACKET} are \
+                 plausible"
+            )));
+        }
         let mut bits_per_sample = params.bits_per_sample;
         let (codec, codec_name) = if params.codec == CODEC_ID_OPUS {
             let extra = params.extra_data.as_deref().unwrap_or(&[]);

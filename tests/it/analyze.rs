@@ -512,3 +512,29 @@ fn an_absurd_sample_rate_is_corrupt_audio() {
     assert!(!ok);
     assert_eq!(lines[0]["error"]["code"], "corrupt_audio", "{}", lines[0]);
 }
+
+/// Regression (found by fuzzing): a CAF header declaring 268 million frames per packet made the
+/// decoder allocate over 500 MB for a 44 KB file before the length check refused it.
+#[test]
+fn absurd_frames_per_packet_are_refused_before_the_decoder_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = b"caff\x00\x01\x00\x00desc".to_vec();
+    b.extend_from_slice(&32u64.to_be_bytes());
+    b.extend_from_slice(&22_050f64.to_be_bytes());
+    b.extend_from_slice(b"lpcm");
+    // flags, bytes per packet, frames per packet, channels, bits per channel
+    for v in [0u32, 2, 0x1000_0001, 1, 16] {
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(4u64 + 44_100).to_be_bytes());
+    b.extend_from_slice(&0u32.to_be_bytes());
+    b.extend(std::iter::repeat_n(0u8, 44_100));
+    let path = dir.path().join("huge_packets.caf");
+    std::fs::write(&path, &b).unwrap();
+    let (ok, lines) = jsonl(&[path], &[]);
+    assert!(!ok);
+    assert_eq!(lines[0]["error"]["code"], "corrupt_audio", "{}", lines[0]);
+    let message = lines[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("frames"), "{message}");
+}

@@ -4,7 +4,8 @@
 //! no panic may escape (exit 101 or a signal), and no file may take more than 10 s alone.
 //!
 //! `TONEARM_FUZZ_INPUTS` (default 5000) and `TONEARM_FUZZ_SEED` (default fixed, so CI is
-//! reproducible) change the run, `TONEARM_FUZZ_BIN` the binary under test;
+//! reproducible) change the run, `TONEARM_FUZZ_BIN` the binary under test, and
+//! `TONEARM_FUZZ_KEEP_PEAK=DIR` keeps the batch that took the most memory;
 //! `scripts/fuzz-engine.sh` runs long campaigns against a release build.
 
 use std::os::unix::process::ExitStatusExt;
@@ -241,6 +242,16 @@ fn mutated_inputs_never_crash_or_hang_the_analyzer() {
             .collect();
         // Generous for the batch; a batch that overruns is retried file by file against HANG.
         let run = analyze(&files, HANG * 6, &batch_dir);
+        if run.max_rss_kib > peak_kib
+            && let Ok(keep) = std::env::var("TONEARM_FUZZ_KEEP_PEAK")
+        {
+            // The batch behind the peak memory, for whoever wants to know which input it was.
+            let _ = std::fs::remove_dir_all(&keep);
+            std::fs::create_dir_all(&keep).unwrap();
+            for f in &files {
+                std::fs::copy(f, Path::new(&keep).join(f.file_name().unwrap())).unwrap();
+            }
+        }
         peak_kib = peak_kib.max(run.max_rss_kib);
         let seen = answered(&run.stdout);
         for l in run.stdout.lines() {

@@ -85,3 +85,28 @@ fn config_print_shows_effective_values_with_env_overrides() {
         "{text}"
     );
 }
+
+#[test]
+fn every_commented_example_in_the_shipped_config_is_valid_toml_when_uncommented() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/tonearm.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut examples = 0;
+    let uncommented: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest)
+                if rest.split_once(" = ").is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                }) =>
+            {
+                examples += 1;
+                format!("{rest}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert!(examples >= 3, "{examples}");
+    if let Err(e) = uncommented.parse::<toml::Table>() {
+        panic!("the uncommented example is not TOML: {e}");
+    }
+}

@@ -18,7 +18,8 @@ pub struct AnalyzeArgs {
     /// Audio files to analyse.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print each result document as JSON.
+    /// Print JSON: the result document (or {"error": {"code", "message"}}) for one file, one
+    /// array of {"path", "result"} / {"path", "error"} for several.
     #[arg(long, conflicts_with = "jsonl")]
     pub json: bool,
     /// Print one JSON line per file: {"path", "result"} or {"path", "error"}.
@@ -109,7 +110,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
                 if show_bar {
                     eprint!("\r\x1b[2K");
                 }
-                print_one(&mut out, &args, &files[next], &result);
+                print_one(&mut out, &args, &files[next], &result, (next, total));
                 let _ = out.flush();
                 next += 1;
             }
@@ -139,14 +140,55 @@ fn draw_bar(done: usize, total: usize) {
     let _ = std::io::stderr().flush();
 }
 
+#[derive(Serialize)]
+struct ErrDoc<'a> {
+    error: ErrBody<'a>,
+}
+
+/// `--json`: one file prints its result document (or `{"error": …}`); several print one array
+/// of `{"path", "result"}` / `{"path", "error"}`, written as each file is done.
+fn json_text(
+    shown: &str,
+    result: &Result<Report, engine::Error>,
+    (index, total): (usize, usize),
+) -> Result<String, serde_json::Error> {
+    let error = |e: &engine::Error| ErrBody {
+        code: e.code(),
+        message: e.to_string(),
+    };
+    let item = match (total, result) {
+        (1, Ok(report)) => serde_json::to_string_pretty(report)?,
+        (1, Err(e)) => serde_json::to_string_pretty(&ErrDoc { error: error(e) })?,
+        (_, Ok(report)) => serde_json::to_string_pretty(&OkLine {
+            path: shown,
+            result: report,
+        })?,
+        (_, Err(e)) => serde_json::to_string_pretty(&ErrLine {
+            path: shown,
+            error: error(e),
+        })?,
+    };
+    if total == 1 {
+        return Ok(item);
+    }
+    let open = if index == 0 { "[\n" } else { "" };
+    let close = if index + 1 == total { "\n]" } else { "," };
+    Ok(format!("{open}{item}{close}"))
+}
+
 fn print_one(
     out: &mut impl Write,
     args: &AnalyzeArgs,
     path: &std::path::Path,
     result: &Result<Report, engine::Error>,
+    position: (usize, usize),
 ) {
     let shown = path.to_string_lossy();
-    let written = if args.jsonl {
+    let written = if args.json {
+        json_text(&shown, result, position)
+            .map_err(std::io::Error::other)
+            .and_then(|t| writeln!(out, "{t}"))
+    } else if args.jsonl {
         let line = match result {
             Ok(report) => serde_json::to_string(&OkLine {
                 path: &shown,
@@ -168,9 +210,6 @@ fn print_one(
                 eprintln!("{shown}: error [{}] {e}", e.code());
                 Ok(())
             }
-            Ok(report) if args.json => serde_json::to_string_pretty(report)
-                .map_err(std::io::Error::other)
-                .and_then(|t| writeln!(out, "{t}")),
             Ok(report) => writeln!(out, "{}", summary(&shown, report)),
         }
     };

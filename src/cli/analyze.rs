@@ -25,11 +25,12 @@ pub struct AnalyzeArgs {
     /// Print one JSON line per file: {"path", "result"} or {"path", "error"}.
     #[arg(long)]
     pub jsonl: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Worker threads; 0 means one per core, as `analysis.workers = 0` does (default: 0).
+    #[arg(long, value_parser = clap::value_parser!(u16))]
     pub threads: Option<u16>,
-    /// Refuse audio longer than this many seconds.
-    #[arg(long, default_value_t = Options::default().max_duration_sec)]
+    /// Refuse audio longer than this: seconds (1800) or a duration such as 30m.
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_seconds,
+          default_value_t = Options::default().max_duration_sec)]
     pub max_duration: f64,
 }
 
@@ -57,7 +58,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
+    if let Some(n) = args.threads.filter(|n| *n > 0) {
         builder = builder.num_threads(usize::from(n));
     }
     let pool = match builder.build() {

@@ -23,4 +23,6 @@ mod openapi;
 mod webhooks;
 // Webhook deliveries: signed events, retries, durability, target policy.
 mod deliveries;
+// The README and Dockerfile against the repository and the binary.
+mod readme;
 mod support;

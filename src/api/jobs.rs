@@ -503,15 +503,12 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             v
         })
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "object": "list",
-            "data": data,
-            "has_more": result.next.is_some(),
-            "next_cursor": result.next.map(|id| JobId(id).to_string()),
-        }),
-    ))
+    Ok(ctx.list_response(&json!({
+        "object": "list",
+        "data": data,
+        "has_more": result.next.is_some(),
+        "next_cursor": result.next.map(|id| JobId(id).to_string()),
+    })))
 }
 
 /// `DELETE /api/v1/jobs/{id}`: the job, its result and its audio.

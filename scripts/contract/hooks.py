@@ -4,7 +4,9 @@ positive (schema-valid) cases only, so that what the server accepts is checked f
 - an analysis upload must be audio: its bytes are replaced by a short WAV;
 - a webhook_url must resolve to an allowed address: it is pointed at a closed loopback port,
   so no request leaves the machine;
-- a key's expires_at must be in the future.
+- a key's expires_at must be in the future;
+- an Idempotency-Key names one upload: a valid key is made unique to its case, since reusing it
+  with another generated file is rightly refused (422).
 """
 
 import io
@@ -33,15 +35,25 @@ LOOPBACK_HOOK = "http://127.0.0.1:9/contract"
 URL_PATTERN = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#][^\s]*)?$")
 
 
-def _positive(case) -> bool:
-    """Whether the body is schema-valid (a negative case may be negative in another part)."""
+def _positive(case, part: str = "body") -> bool:
+    """Whether `part` of the case is schema-valid (a negative case may be negative elsewhere)."""
     meta = getattr(case, "meta", None)
     if meta is None:
         return True
     for location, info in getattr(meta, "components", {}).items():
-        if str(getattr(location, "value", location)) == "body":
+        if str(getattr(location, "value", location)) == part:
             return info.mode == GenerationMode.POSITIVE
     return meta.generation.mode == GenerationMode.POSITIVE
+
+
+def _unique_idempotency_key(case) -> None:
+    if not case.headers:
+        return
+    headers = case.headers = dict(case.headers)
+    for name, value in list(headers.items()):
+        if name.lower() == "idempotency-key" and isinstance(value, str) and _positive(case, "header"):
+            if re.fullmatch(r"[\x21-\x7e]{1,255}", value):
+                headers[name] = f"{value[:200]}-{case.id}"
 
 
 @schemathesis.hook
@@ -52,6 +64,7 @@ def before_call(ctx, case, **kwargs):
     body = case.body = dict(case.body)
     op = case.operation.definition.raw.get("operationId")
     if op == "analyze":
+        _unique_idempotency_key(case)
         # Never let a generated URL reach DNS or the network, in any mode: a valid one goes to
         # a closed loopback port, an invalid http(s) one becomes one that is invalid without a
         # lookup (credentials in the URL; the schema's pattern excludes them too).

@@ -126,10 +126,9 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .state
         .db(move |s| s.list_accounts(page.after, page.limit))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &view::list(&result, view::account, |id| AccountId(id).to_string()),
-    ))
+    Ok(ctx.list_response(&view::list(&result, view::account, |id| {
+        AccountId(id).to_string()
+    })))
 }
 
 pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {

@@ -126,7 +126,7 @@ async fn ledger_of(ctx: &Ctx, account: u128) -> Result<Response<Body>, ApiError>
         .state
         .db(move |s| s.list_ledger(account, page.after, limit))
         .await?;
-    Ok(json_response(StatusCode::OK, &ledger_list(&result)))
+    Ok(ctx.list_response(&ledger_list(&result)))
 }
 
 /// `GET /api/v1/account/ledger`.

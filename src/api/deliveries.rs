@@ -40,10 +40,11 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .state
         .db(move |s| s.list_deliveries(project, job, status, page.after, page.limit))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &view::list(&result, view::delivery, |id| DeliveryId(id).to_string()),
-    ))
+    Ok(
+        ctx.list_response(&view::list(&result, view::delivery, |id| {
+            DeliveryId(id).to_string()
+        })),
+    )
 }
 
 /// The delivery if it belongs to the caller's project; 404 otherwise, alike for unknown ids.

@@ -517,7 +517,7 @@ fn job_view(id: u128, r: &JobRecord, live: Option<&Live>) -> Value {
     });
     if !status.is_finished() {
         v["stage"] = live.map_or(r.stage.as_str(), |l| l.stage).into();
-        v["progress"] = live.map_or(0.0, |l| f64::from(l.progress)).into();
+        v["progress"] = live.map_or(0.0, Live::progress_rounded).into();
     }
     match r.status {
         JobStatus::Succeeded => {
@@ -592,15 +592,12 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             v
         })
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "object": "list",
-            "data": data,
-            "has_more": result.next.is_some(),
-            "next_cursor": result.next.map(|id| JobId(id).to_string()),
-        }),
-    ))
+    Ok(ctx.list_response(&json!({
+        "object": "list",
+        "data": data,
+        "has_more": result.next.is_some(),
+        "next_cursor": result.next.map(|id| JobId(id).to_string()),
+    })))
 }
 
 /// `DELETE /api/v1/jobs/{id}`: the job, its result and its audio.
@@ -639,7 +636,7 @@ pub async fn stream(ctx: Ctx) -> Result<Response<Body>, ApiError> {
                 if live.status.is_finished() {
                     break;
                 }
-                let data = json!({"status": live.status.as_str(), "stage": live.stage, "progress": live.progress});
+                let data = json!({"status": live.status.as_str(), "stage": live.stage, "progress": live.progress_rounded()});
                 if !sink.event("progress", &data).await {
                     return;
                 }

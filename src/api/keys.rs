@@ -191,14 +191,11 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .await?;
     let now = now_ms();
     let creds = &ctx.state.credentials;
-    Ok(json_response(
-        StatusCode::OK,
-        &view::list(
-            &result,
-            |id, k| view::key(id, k, creds.key(id).and_then(|e| e.last_used_ms()), now),
-            |id| KeyId(id).to_string(),
-        ),
-    ))
+    Ok(ctx.list_response(&view::list(
+        &result,
+        |id, k| view::key(id, k, creds.key(id).and_then(|e| e.last_used_ms()), now),
+        |id| KeyId(id).to_string(),
+    )))
 }
 
 pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {

@@ -132,6 +132,33 @@ impl Ctx {
         }
     }
 
+    /// A page of a listing, 200, with an RFC 8288 `Link: <…>; rel="next"` when there is more:
+    /// this request's path and query with `cursor` set to `next_cursor`.
+    pub fn list_response(&self, page: &serde_json::Value) -> Response<Body> {
+        let mut r = crate::http::body::json_response(http::StatusCode::OK, page);
+        if let Some(next) = page["next_cursor"].as_str() {
+            let mut query: Vec<&str> = self
+                .parts
+                .uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty() && p.split('=').next() != Some("cursor"))
+                .collect();
+            let cursor = format!("cursor={next}");
+            query.push(&cursor);
+            let link = format!(
+                "<{}?{}>; rel=\"next\"",
+                self.parts.uri.path(),
+                query.join("&")
+            );
+            if let Ok(v) = http::HeaderValue::from_str(&link) {
+                r.headers_mut().insert(http::header::LINK, v);
+            }
+        }
+        r
+    }
+
     pub fn query(&self) -> HashMap<String, String> {
         parse_query(self.parts.uri.query().unwrap_or(""))
     }

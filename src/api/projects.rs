@@ -65,10 +65,9 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     if !exists {
         return Err(ApiError::not_found("account"));
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &view::list(&result, view::project, |id| ProjectId(id).to_string()),
-    ))
+    Ok(ctx.list_response(&view::list(&result, view::project, |id| {
+        ProjectId(id).to_string()
+    })))
 }
 
 pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {

@@ -61,14 +61,11 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .db(move |s| s.list_tokens(page.after, page.limit))
         .await?;
     let creds = &ctx.state.credentials;
-    Ok(json_response(
-        StatusCode::OK,
-        &view::list(
-            &result,
-            |id, t| view::token(id, t, creds.token_last_used_ms(id)),
-            |id| TokenId(id).to_string(),
-        ),
-    ))
+    Ok(ctx.list_response(&view::list(
+        &result,
+        |id, t| view::token(id, t, creds.token_last_used_ms(id)),
+        |id| TokenId(id).to_string(),
+    )))
 }
 
 pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {

@@ -102,12 +102,11 @@ pub async fn list_secrets(ctx: Ctx, admin: bool) -> Result<Response<Body>, ApiEr
         .state
         .db(move |s| s.list_webhook_secrets(project, page.after, page.limit))
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &view::list(&result, view::webhook_secret, |id| {
+    Ok(
+        ctx.list_response(&view::list(&result, view::webhook_secret, |id| {
             WebhookSecretId(id).to_string()
-        }),
-    ))
+        })),
+    )
 }
 
 pub async fn revoke_secret(ctx: Ctx, admin: bool) -> Result<Response<Body>, ApiError> {

@@ -18,17 +18,19 @@ pub struct AnalyzeArgs {
     /// Audio files to analyse.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print each result document as JSON.
+    /// Print JSON: the result document (or {"error": {"code", "message"}}) for one file, one
+    /// array of {"path", "result"} / {"path", "error"} for several.
     #[arg(long, conflicts_with = "jsonl")]
     pub json: bool,
     /// Print one JSON line per file: {"path", "result"} or {"path", "error"}.
     #[arg(long)]
     pub jsonl: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Worker threads; 0 means one per core, as `analysis.workers = 0` does (default: 0).
+    #[arg(long, value_parser = clap::value_parser!(u16))]
     pub threads: Option<u16>,
-    /// Refuse audio longer than this many seconds.
-    #[arg(long, default_value_t = Options::default().max_duration_sec)]
+    /// Refuse audio longer than this: seconds (1800) or a duration such as 30m.
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_seconds,
+          default_value_t = Options::default().max_duration_sec)]
     pub max_duration: f64,
 }
 
@@ -56,7 +58,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
+    if let Some(n) = args.threads.filter(|n| *n > 0) {
         builder = builder.num_threads(usize::from(n));
     }
     let pool = match builder.build() {
@@ -109,7 +111,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
                 if show_bar {
                     eprint!("\r\x1b[2K");
                 }
-                print_one(&mut out, &args, &files[next], &result);
+                print_one(&mut out, &args, &files[next], &result, (next, total));
                 let _ = out.flush();
                 next += 1;
             }
@@ -139,14 +141,55 @@ fn draw_bar(done: usize, total: usize) {
     let _ = std::io::stderr().flush();
 }
 
+#[derive(Serialize)]
+struct ErrDoc<'a> {
+    error: ErrBody<'a>,
+}
+
+/// `--json`: one file prints its result document (or `{"error": …}`); several print one array
+/// of `{"path", "result"}` / `{"path", "error"}`, written as each file is done.
+fn json_text(
+    shown: &str,
+    result: &Result<Report, engine::Error>,
+    (index, total): (usize, usize),
+) -> Result<String, serde_json::Error> {
+    let error = |e: &engine::Error| ErrBody {
+        code: e.code(),
+        message: e.to_string(),
+    };
+    let item = match (total, result) {
+        (1, Ok(report)) => serde_json::to_string_pretty(report)?,
+        (1, Err(e)) => serde_json::to_string_pretty(&ErrDoc { error: error(e) })?,
+        (_, Ok(report)) => serde_json::to_string_pretty(&OkLine {
+            path: shown,
+            result: report,
+        })?,
+        (_, Err(e)) => serde_json::to_string_pretty(&ErrLine {
+            path: shown,
+            error: error(e),
+        })?,
+    };
+    if total == 1 {
+        return Ok(item);
+    }
+    let open = if index == 0 { "[\n" } else { "" };
+    let close = if index + 1 == total { "\n]" } else { "," };
+    Ok(format!("{open}{item}{close}"))
+}
+
 fn print_one(
     out: &mut impl Write,
     args: &AnalyzeArgs,
     path: &std::path::Path,
     result: &Result<Report, engine::Error>,
+    position: (usize, usize),
 ) {
     let shown = path.to_string_lossy();
-    let written = if args.jsonl {
+    let written = if args.json {
+        json_text(&shown, result, position)
+            .map_err(std::io::Error::other)
+            .and_then(|t| writeln!(out, "{t}"))
+    } else if args.jsonl {
         let line = match result {
             Ok(report) => serde_json::to_string(&OkLine {
                 path: &shown,
@@ -168,9 +211,6 @@ fn print_one(
                 eprintln!("{shown}: error [{}] {e}", e.code());
                 Ok(())
             }
-            Ok(report) if args.json => serde_json::to_string_pretty(report)
-                .map_err(std::io::Error::other)
-                .and_then(|t| writeln!(out, "{t}")),
             Ok(report) => writeln!(out, "{}", summary(&shown, report)),
         }
     };

@@ -80,11 +80,16 @@ impl ApiClient {
 
     /// A client without credentials, for the public endpoints.
     pub fn anonymous(url: &str, ca_file: Option<&std::path::Path>) -> Result<ApiClient, Error> {
+        let tls = crate::http::outbound::client_config(ca_file)?;
+        ApiClient::with_tls(url, tls)
+    }
+
+    /// A client without credentials that trusts what `tls` trusts.
+    pub fn with_tls(url: &str, tls: rustls::ClientConfig) -> Result<ApiClient, Error> {
         let base = url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::Url(url.to_string()));
         }
-        let tls = crate::http::outbound::client_config(ca_file)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()

@@ -1,4 +1,4 @@
-//! `tonearm config check [PATH]` and `tonearm config print`.
+//! `tonearm config check [--config PATH | PATH]` and `tonearm config print [--config PATH]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,10 @@ pub enum ConfigCommand {
     /// Validate a configuration file without starting the server.
     Check {
         /// File to check (default: $TONEARM_CONFIG, else the built-in defaults).
+        #[arg(conflicts_with = "config")]
         path: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Print the effective configuration (file + environment + defaults), secrets redacted.
     Print(ConfigArg),
@@ -19,7 +22,9 @@ pub enum ConfigCommand {
 
 pub fn run(cmd: ConfigCommand) -> ExitCode {
     match cmd {
-        ConfigCommand::Check { path } => match Config::load(&Source::resolve(path.as_deref())) {
+        ConfigCommand::Check { path, config } => match Config::load(&Source::resolve(
+            path.as_deref().or(config.config.as_deref()),
+        )) {
             Ok(_) => {
                 println!("configuration is valid");
                 ExitCode::SUCCESS

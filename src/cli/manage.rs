@@ -21,22 +21,31 @@ pub struct AccountsArgs {
 enum AccountsCommand {
     /// Create an account (and its `default` project).
     Create {
+        /// Display name, 1 to 200 characters.
         #[arg(long)]
         name: String,
+        /// Plan: the name of one of the server's [plans.*] tables (built in: default).
         #[arg(long)]
         plan: Option<String>,
     },
     /// List accounts.
     List,
     /// Show one account.
-    Get { account_id: String },
+    Get {
+        /// Account id (acct_…).
+        account_id: String,
+    },
     /// Change an account's name, plan or disabled flag.
     Update {
+        /// Account id (acct_…).
         account_id: String,
+        /// New display name, 1 to 200 characters.
         #[arg(long)]
         name: Option<String>,
+        /// New plan: the name of one of the server's [plans.*] tables (built in: default).
         #[arg(long)]
         plan: Option<String>,
+        /// true refuses the account's keys until it is enabled again.
         #[arg(long)]
         disabled: Option<bool>,
         /// Comma-separated addresses and CIDR ranges allowed to call the API ("" = any).
@@ -45,19 +54,28 @@ enum AccountsCommand {
     },
     /// Grant credits to an account.
     Grant {
+        /// Account id (acct_…).
         account_id: String,
+        /// Credits to add, 1 to 1000000000.
         #[arg(long)]
         credits: i64,
-        /// grant or bonus.
-        #[arg(long = "type", default_value = "grant")]
+        /// Ledger entry type.
+        #[arg(long = "type", default_value = "grant", value_parser = ["grant", "bonus"])]
         kind: String,
+        /// Note kept in the ledger (its first 500 characters).
         #[arg(long)]
         note: Option<String>,
     },
     /// Show an account's credit movements, newest first.
-    Ledger { account_id: String },
+    Ledger {
+        /// Account id (acct_…).
+        account_id: String,
+    },
     /// Delete an account with its projects and keys.
-    Delete { account_id: String },
+    Delete {
+        /// Account id (acct_…).
+        account_id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,18 +90,24 @@ pub struct ProjectsArgs {
 enum ProjectsCommand {
     /// Create a project in an account.
     Create {
+        /// Account id (acct_…).
         #[arg(long)]
         account: String,
+        /// Project name, 1 to 200 characters, unique in the account.
         #[arg(long)]
         name: String,
     },
     /// List an account's projects.
     List {
+        /// Account id (acct_…).
         #[arg(long)]
         account: String,
     },
     /// Delete a project and its keys.
-    Delete { project_id: String },
+    Delete {
+        /// Project id (proj_…).
+        project_id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,29 +122,41 @@ pub struct KeysArgs {
 enum KeysCommand {
     /// Create an API key; its value is printed once.
     Create {
+        /// Account id (acct_…).
         #[arg(long)]
         account: String,
+        /// Label, 1 to 200 characters.
         #[arg(long)]
         label: String,
         /// Project id or name (default: the account's default project).
         #[arg(long)]
         project: Option<String>,
-        /// Comma-separated scopes (default: all).
-        #[arg(long, value_delimiter = ',')]
+        /// Comma-separated scopes (default: all of them).
+        #[arg(long, value_delimiter = ',', value_parser = [
+            "analyze", "jobs:read", "jobs:delete", "library:read", "library:write",
+            "library:download", "webhooks:manage", "account:read",
+        ])]
         scopes: Option<Vec<String>>,
-        /// Lifetime such as 30d or 12h (default: no expiry).
+        /// Lifetime: a whole number of s, m, h, d or w, such as 30d or 12h (default: no expiry).
         #[arg(long)]
         expires_in: Option<String>,
     },
     /// List keys, of one account or all.
     List {
+        /// Only this account's keys (acct_…).
         #[arg(long)]
         account: Option<String>,
     },
     /// Show one key's metadata.
-    Get { key_id: String },
+    Get {
+        /// Key id (key_…).
+        key_id: String,
+    },
     /// Revoke a key; it stops working on the next request.
-    Revoke { key_id: String },
+    Revoke {
+        /// Key id (key_…).
+        key_id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -135,13 +171,17 @@ pub struct TokensArgs {
 enum TokensCommand {
     /// Create a management token; its value is printed once.
     Create {
+        /// Label, 1 to 200 characters.
         #[arg(long)]
         label: String,
     },
     /// List management tokens.
     List,
     /// Revoke a management token.
-    Revoke { token_id: String },
+    Revoke {
+        /// Token id (mt_…).
+        token_id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -156,20 +196,25 @@ pub struct WebhookSecretsArgs {
 enum WebhookSecretsCommand {
     /// Create a signing secret for a project; its value is printed once.
     Create {
+        /// Project id (proj_…).
         #[arg(long)]
         project: String,
+        /// Label, 1 to 200 characters.
         #[arg(long)]
         label: String,
     },
     /// List a project's signing secrets (never their values).
     List {
+        /// Project id (proj_…).
         #[arg(long)]
         project: String,
     },
     /// Revoke a signing secret; deliveries stop carrying its signature.
     Revoke {
+        /// Project id (proj_…).
         #[arg(long)]
         project: String,
+        /// Secret id (whk_…).
         secret_id: String,
     },
 }

@@ -73,14 +73,100 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Prints an error with its causes and returns the failure exit code.
-pub fn fail(e: &dyn std::error::Error) -> ExitCode {
-    let mut msg = format!("error: {e}");
+/// An error with its causes on one line. A cause the message already quotes is not repeated.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(&format!(": {text}"));
+        }
         source = s.source();
     }
-    eprintln!("{msg}");
+    msg
+}
+
+/// Prints an error with its causes, once, and returns the failure exit code.
+pub fn fail(e: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {}", chain(e));
     ExitCode::FAILURE
+}
+
+/// A duration on the command line, as in the configuration: `90s`, `10m`, `1h 30m`; a bare
+/// number is seconds.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    if let Ok(n) = s.trim().parse::<f64>() {
+        return if n.is_finite() && n > 0.0 {
+            Ok(n)
+        } else {
+            Err("must be a positive number of seconds or a duration such as 10m".into())
+        };
+    }
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d.as_secs_f64()),
+        _ => Err("expected seconds (600) or a duration such as 10m or 1h 30m".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every subcommand says what it is.
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "tonearm", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
+
+    #[test]
+    fn config_is_taken_the_same_way_by_every_command_that_reads_it() {
+        for args in [
+            &["tonearm", "serve", "--config", "x.toml"][..],
+            &["tonearm", "config", "check", "--config", "x.toml"],
+            &["tonearm", "config", "print", "--config", "x.toml"],
+            &["tonearm", "admin", "bootstrap", "--config", "x.toml"],
+            &["tonearm", "health", "--config", "x.toml"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn errors_do_not_repeat_their_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot create data directory /x: {0}")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        let text = chain(&e);
+        assert_eq!(text.matches("permission denied").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn durations_read_like_the_configuration() {
+        assert_eq!(parse_seconds("600"), Ok(600.0));
+        assert_eq!(parse_seconds("10m"), Ok(600.0));
+        assert_eq!(parse_seconds("1h 30m"), Ok(5400.0));
+        assert_eq!(parse_seconds("2.5"), Ok(2.5));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("0s").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
 }

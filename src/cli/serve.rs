@@ -7,21 +7,31 @@ use tracing_subscriber::prelude::*;
 
 use super::{ConfigArg, fail};
 use crate::app::Server;
-use crate::config::{Config, LogConfig, LogFormat, Source};
+use crate::config::{Config, LogConfig, LogFormat, Overrides, Source};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Address and port to listen on, over server.listen and TONEARM_LISTEN, such as
+    /// 127.0.0.1:8080 or [::]:8443.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
     let source = Source::resolve(args.config.config.as_deref());
-    let config = match Config::load(&source) {
+    let cli = Overrides {
+        listen: args.listen,
+    };
+    let config = match Config::load_with(&source, &cli) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
     init_logging(&config.log);
+    for note in &config.overridden {
+        tracing::info!("configuration: {note}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -29,12 +39,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    // A failure is printed once, by `fail`: most come before the server ever listened, so
+    // "stopped" would be wrong.
     match runtime.block_on(Server::run(config, source)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "server stopped with an error");
-            fail(&e)
-        }
+        Err(e) => fail(&e),
     }
 }
 

@@ -25,6 +25,17 @@ pub struct Config {
     pub plans: BTreeMap<String, Plan>,
     /// The validated file as written plus defaults, for `tonearm config print`.
     pub raw: RawConfig,
+    /// Settings the environment or the command line gave over the file, one sentence each,
+    /// for the start-up log: which source won is never silent.
+    pub overridden: Vec<String>,
+}
+
+/// Settings given on the command line. Precedence: command line, then `TONEARM_LISTEN` /
+/// `TONEARM_DATA_DIR`, then the file, then the defaults.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `serve --listen ADDR`.
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +198,11 @@ impl Source {
 impl Config {
     /// Loads, applies environment overrides and validates.
     pub fn load(source: &Source) -> Result<Config, Error> {
+        Config::load_with(source, &Overrides::default())
+    }
+
+    /// Loads with command-line settings, which win over the environment and the file.
+    pub fn load_with(source: &Source, cli: &Overrides) -> Result<Config, Error> {
         let (text, path) = match source {
             Source::File(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| Error::Read {
@@ -198,8 +214,10 @@ impl Config {
             Source::Defaults => (String::new(), "(built-in defaults)".to_string()),
         };
         let mut raw = parse_raw(&text, &path)?;
-        apply_env(&mut raw);
-        Config::from_raw(raw, &text, &path)
+        let overridden = apply_env(&mut raw, cli, &path);
+        let mut config = Config::from_raw(raw, &text, &path)?;
+        config.overridden = overridden;
+        Ok(config)
     }
 
     /// Validates a parsed file. `text` is used only to point at the offending line.
@@ -409,6 +427,7 @@ impl Config {
             webhooks,
             plans,
             raw,
+            overridden: Vec::new(),
         })
     }
 
@@ -435,13 +454,33 @@ fn parse_raw(text: &str, path: &str) -> Result<RawConfig, Error> {
     })
 }
 
-fn apply_env(raw: &mut RawConfig) {
+/// Applies `TONEARM_LISTEN`, `TONEARM_DATA_DIR` and the command line; says what each replaced.
+fn apply_env(raw: &mut RawConfig, cli: &Overrides, path: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut set = |key: &str, slot: &mut String, value: String, from: &str| {
+        if *slot != value {
+            notes.push(format!(
+                "{key} = {value:?} from {from}, over {:?} from {path}",
+                slot
+            ));
+        }
+        *slot = value;
+    };
     if let Some(v) = env_nonempty("TONEARM_LISTEN") {
-        raw.server.listen = v;
+        set("server.listen", &mut raw.server.listen, v, "TONEARM_LISTEN");
     }
     if let Some(v) = env_nonempty("TONEARM_DATA_DIR") {
-        raw.storage.data_dir = v;
+        set(
+            "storage.data_dir",
+            &mut raw.storage.data_dir,
+            v,
+            "TONEARM_DATA_DIR",
+        );
     }
+    if let Some(v) = cli.listen.clone() {
+        set("server.listen", &mut raw.server.listen, v, "--listen");
+    }
+    notes
 }
 
 fn env_nonempty(name: &str) -> Option<String> {

@@ -29,6 +29,19 @@ pub struct Live {
     pub started_at_ms: Option<u64>,
 }
 
+impl Live {
+    /// Progress rounded to two decimals (`0.6`, not the f32's `0.6000000238418579`).
+    pub fn progress_rounded(&self) -> f64 {
+        (f64::from(self.progress) * 100.0).round() / 100.0
+    }
+}
+
+/// Position of a stage in an analysis, so that a late report of an earlier stage is dropped.
+fn stage_rank(stage: &str) -> usize {
+    const ORDER: [&str; 6] = ["queued", "decode", "loudness", "tempo", "key", "finish"];
+    ORDER.iter().position(|s| *s == stage).unwrap_or(0)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -419,6 +432,14 @@ impl Jobs {
                 if let Some(l) = &live {
                     let (stage, fraction) = (stage.as_str(), fraction.clamp(0.0, 1.0));
                     l.send_if_modified(|cur| {
+                        // Analysers run side by side and may report out of order; clients see
+                        // stages and progress only move forward.
+                        if cur.status == JobStatus::Running
+                            && stage_rank(stage) < stage_rank(cur.stage)
+                        {
+                            return false;
+                        }
+                        let fraction = fraction.max(cur.progress);
                         let mut last = lock(&last_sent);
                         let news = cur.status != JobStatus::Running
                             || cur.stage != stage

@@ -911,6 +911,69 @@ mod tests {
         }
     }
 
+    fn queued_job(project: u128) -> schema::JobRecord {
+        schema::JobRecord {
+            account: 1,
+            project,
+            key: 100,
+            status: schema::JobStatus::Queued,
+            stage: "queued".into(),
+            created_at_ms: 0,
+            started_at_ms: None,
+            finished_at_ms: None,
+            filename: "a.wav".into(),
+            format: "wav".into(),
+            size_bytes: 1,
+            blake3: String::new(),
+            sha256: String::new(),
+            upload: None,
+            result: None,
+            error_code: None,
+            error_message: None,
+            credit_charged: false,
+            attempts: 0,
+            webhook_url: None,
+        }
+    }
+
+    /// An Idempotency-Key names its job for 24 hours, then it is free for a new job.
+    #[test]
+    fn idempotency_keys_expire_after_24_hours() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let key = (7, 8);
+        let insert = |id, at| {
+            s.insert_job(
+                InsertJob {
+                    id,
+                    record: queued_job(10),
+                    idempotency: Some(key),
+                    charge: None,
+                },
+                at,
+            )
+            .unwrap()
+        };
+        assert_eq!(insert(1, 0), JobInserted::New);
+        let day = jobs::IDEMPOTENCY_MS;
+        assert_eq!(
+            s.job_for_idempotency_key(10, key, day - 1).unwrap(),
+            Some(1)
+        );
+        assert_eq!(insert(2, day - 1), JobInserted::Existing(1));
+        assert_eq!(
+            s.job_for_idempotency_key(11, key, 1).unwrap(),
+            None,
+            "per project"
+        );
+        assert_eq!(s.job_for_idempotency_key(10, key, day).unwrap(), None);
+        assert_eq!(insert(3, day), JobInserted::New);
+        assert_eq!(
+            s.job_for_idempotency_key(10, key, day + 1).unwrap(),
+            Some(3)
+        );
+    }
+
     #[test]
     fn second_open_of_same_dir_is_locked() {
         let dir = tempfile::tempdir().unwrap();

@@ -227,6 +227,51 @@ fn each_bad_input_gets_its_code_and_good_files_still_pass() {
     );
 }
 
+/// `--json` always prints JSON on stdout: one array for several files, the error object for a
+/// bad one (exit 1), with nothing repeated on stderr.
+#[test]
+fn json_output_is_one_document_for_any_number_of_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = Audio::copies(22_050, audio::sine(22_050, 440.0, -12.0, 3.0), 2).write_wav(
+        d,
+        "good.wav",
+        Encoding::Pcm16,
+    );
+    let bad = d.join("bad.wav");
+    std::fs::write(&bad, b"not audio at all, just text").unwrap();
+
+    let out = tonearm(&["--json".as_ref(), bad.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(v["error"]["code"], "unsupported_format", "{v}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = tonearm(&[
+        "--json".as_ref(),
+        good.as_os_str(),
+        bad.as_os_str(),
+        good.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let items = v.as_array().expect("an array");
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["path"], good.to_string_lossy().as_ref());
+    assert!(items[0]["result"]["loudness"]["integrated_lufs"].is_number());
+    assert_eq!(items[1]["error"]["code"], "unsupported_format");
+    assert!(items[2]["result"].is_object());
+
+    let out = tonearm(&["--json".as_ref(), good.as_os_str()]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+}
+
 #[test]
 fn audio_over_the_duration_limit_is_too_long() {
     let dir = tempfile::tempdir().unwrap();

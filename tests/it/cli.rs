@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::server::TestServer;
+use crate::support::server::{TestServer, write_file};
 
 fn json(out: &std::process::Output) -> Value {
     assert!(
@@ -111,4 +111,77 @@ fn health_command_checks_a_running_server() {
     );
     let out = s.cli(&["health", "--url", "http://127.0.0.1:1"]);
     assert!(!out.status.success());
+}
+
+/// Without --url, `health` asks the configured listener, over TLS when it is configured,
+/// trusting the configured certificate whatever name it carries.
+#[test]
+fn health_follows_the_configured_listener_with_tls() {
+    let cert = rcgen::generate_simple_self_signed(vec!["tonearm.example".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert_path = write_file(dir.path(), "cert.pem", &cert.cert.pem());
+    let key_path = write_file(dir.path(), "key.pem", &cert.signing_key.serialize_pem());
+    let cert_line = format!("tls_cert = {:?}", cert_path.display().to_string());
+    let key_line = format!("tls_key = {:?}", key_path.display().to_string());
+    let s = TestServer::start_with(&[("server", &cert_line), ("server", &key_line)]);
+    // The config the server runs with, with the port it was given.
+    let text = std::fs::read_to_string(s.config_path())
+        .unwrap()
+        .replace("127.0.0.1:0", &s.addr.to_string());
+    let cfg = write_file(dir.path(), "running.toml", &text);
+    let out = std::process::Command::new(crate::support::server::BIN)
+        .args(["health", "--config"])
+        .arg(&cfg)
+        .env_remove("TONEARM_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another certificate on that address is refused.
+    let other = rcgen::generate_simple_self_signed(vec!["x".to_string()]).unwrap();
+    std::fs::write(&cert_path, other.cert.pem()).unwrap();
+    let out = std::process::Command::new(crate::support::server::BIN)
+        .args(["health", "--config"])
+        .arg(&cfg)
+        .env_remove("TONEARM_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+/// `analyze --threads 0` means all cores; `--max-duration` takes 10m like the config does.
+#[test]
+fn analyze_takes_zero_threads_and_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = crate::support::audio::Audio::mono(
+        22_050,
+        crate::support::audio::sine(22_050, 440.0, -12.0, 2.0),
+    )
+    .write_wav(dir.path(), "a.wav", crate::support::audio::Encoding::Pcm16);
+    let out = std::process::Command::new(crate::support::server::BIN)
+        .args([
+            "analyze",
+            "--threads",
+            "0",
+            "--max-duration",
+            "10m",
+            "--jsonl",
+        ])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(crate::support::server::BIN)
+        .args(["analyze", "--max-duration", "1s", "--jsonl"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("too_long"));
 }

@@ -110,3 +110,78 @@ fn every_commented_example_in_the_shipped_config_is_valid_toml_when_uncommented(
         panic!("the uncommented example is not TOML: {e}");
     }
 }
+
+/// `--config` after the subcommand works for `config check` as for every other command.
+#[test]
+fn config_check_takes_config_like_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write_file(dir.path(), "bad.toml", "[log]\nformat = \"xml\"\n");
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("log.format"), "{err}");
+    assert_eq!(err.lines().count(), 1, "printed once: {err}");
+    let good = write_file(dir.path(), "good.toml", "[log]\nformat = \"json\"\n");
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+/// `serve --listen` wins over the file and TONEARM_LISTEN, and the start-up log says which
+/// setting came from where; a server that cannot bind says so once and never "stopped".
+#[test]
+fn listen_precedence_is_logged_and_a_failed_start_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = write_file(
+        dir.path(),
+        "t.toml",
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:1\"\n[storage]\ndata_dir = {:?}\n",
+            data.display().to_string()
+        ),
+    );
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .env("TONEARM_LISTEN", "127.0.0.1:2")
+        .env_remove("TONEARM_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("\"127.0.0.1:2\" from TONEARM_LISTEN"), "{log}");
+    assert!(log.contains("\"127.0.0.1:0\" from --listen"), "{log}");
+
+    // The port is taken: the error once, no "stopped".
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", &addr, "--config"])
+        .arg(&cfg)
+        .env_remove("TONEARM_LISTEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("already in use").count(), 1, "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+    assert!(!err.contains("stopped"), "{err}");
+}

@@ -189,6 +189,23 @@ fn progress_events_are_bounded_and_never_go_back() {
     assert!(!progress.is_empty());
     assert!(progress.len() <= 70, "{} progress events", progress.len());
     assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    // Two decimals, as people read them: 0.6, never 0.6000000238418579.
+    assert!(
+        progress.iter().all(|p| (p * 100.0).round() / 100.0 == *p),
+        "{progress:?}"
+    );
+    // Stages in the engine's order, never back to an earlier one (tempo and key run side by
+    // side and may finish in either order).
+    let order = ["queued", "decode", "loudness", "tempo", "key", "finish"];
+    let ranks: Vec<usize> = events
+        .iter()
+        .filter(|(name, _)| name == "progress")
+        .map(|(_, v)| {
+            let stage = v["stage"].as_str().unwrap();
+            order.iter().position(|o| *o == stage).unwrap()
+        })
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
     assert_eq!(events.last().unwrap().1, json!({"ok": true}));
 }
 

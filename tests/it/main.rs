@@ -26,4 +26,6 @@ mod deliveries;
 // Hostile input: mutated audio through the analyzer; sockets, bodies and credentials that misbehave.
 mod fuzz;
 mod hardening;
+// The README and Dockerfile against the repository and the binary.
+mod readme;
 mod support;

@@ -178,3 +178,27 @@ fn analyze_is_documented_as_it_answers() {
         .collect();
     assert_eq!(names, ["limit", "cursor", "status"]);
 }
+
+/// A page with more after it links to the next one (RFC 8288), keeping the other parameters.
+#[test]
+fn lists_link_to_their_next_page() {
+    let s = TestServer::start();
+    let c = s.client();
+    for name in ["a", "b", "c"] {
+        let (st, _, _) = c.post_json("/admin/v1/accounts", &s.token, &json!({"name": name}));
+        assert_eq!(st, 201);
+    }
+    let (st, r, page) = c.get("/admin/v1/accounts?limit=2", &s.token);
+    assert_eq!(st, 200);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let link = r.header("link").expect("Link header");
+    assert_eq!(
+        link,
+        format!("</admin/v1/accounts?limit=2&cursor={cursor}>; rel=\"next\"")
+    );
+    let next = link.trim_start_matches('<').split('>').next().unwrap();
+    let (st, r, page) = c.get(next, &s.token);
+    assert_eq!(st, 200);
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert!(r.header("link").is_none());
+}

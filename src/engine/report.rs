@@ -4,12 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::key::KeyReport;
+use super::form::StructureReport;
+use super::harmony::CreateReport;
+use super::harmony::key::KeyReport;
 use super::loudness::LoudnessReport;
 use super::tempo::TempoReport;
 
-/// Bumped whenever a field changes meaning or is removed.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field is added, changes meaning or is removed. 2: chords, progression and
+/// suggested vocal key (`create_report`), sections (`structure`), downbeats, key alternatives.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything tonearm says about one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +22,8 @@ pub struct Report {
     pub loudness: LoudnessReport,
     pub tempo: TempoReport,
     pub key: KeyReport,
+    pub create_report: CreateReport,
+    pub structure: StructureReport,
 }
 
 /// The file and stream as decoded.
@@ -46,6 +51,9 @@ pub struct FileMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::harmony::chords::ChordSegment;
+    use crate::engine::harmony::key::KeyCandidate;
+    use crate::engine::harmony::progression::Progression;
 
     fn sample() -> Report {
         Report {
@@ -76,6 +84,7 @@ mod tests {
                 confidence: Some(0.9),
                 time_signature: Some("4/4".into()),
                 beats: vec![0.5, 0.97, 1.44],
+                downbeats: vec![0.5],
                 reason: None,
             },
             key: KeyReport {
@@ -84,8 +93,31 @@ mod tests {
                 mode: Some("minor".into()),
                 camelot: Some("8A".into()),
                 open_key: Some("1m".into()),
-                confidence: None,
+                confidence: Some(0.8),
+                alternatives: vec![KeyCandidate {
+                    name: "C major".into(),
+                    score: 0.15,
+                }],
                 reason: None,
+            },
+            create_report: CreateReport {
+                chords: Some(vec![ChordSegment {
+                    start: 0.0,
+                    end: 1.44,
+                    label: "A:min".into(),
+                    name: "Am".into(),
+                }]),
+                progression: Some(Progression {
+                    roman: "i–VI–III–VII".into(),
+                    names: "Am–F–C–G".into(),
+                }),
+                suggested_vocal_key: Some("A minor".into()),
+                reason: None,
+            },
+            structure: StructureReport {
+                sections: None,
+                method: "novelty".into(),
+                reason: Some("audio too short for sections (needs at least 20 s)".into()),
             },
         }
     }

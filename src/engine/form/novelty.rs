@@ -11,17 +11,24 @@ const KERNEL_BARS: [usize; 2] = [4, 8];
 /// Shortest section (bars).
 const MIN_SECTION_BARS: usize = 4;
 /// A novelty peak becomes a boundary when it reaches this share of the highest peak.
-const PEAK_SHARE: f32 = 0.3;
-/// Weight of chroma against timbre in the similarity.
-const CHROMA_WEIGHT: f32 = 0.5;
+const PEAK_SHARE: f32 = 0.4;
+/// Weight of chroma against timbre in the similarity that finds boundaries: a change of texture
+/// (instruments, drums, level) marks a section more reliably than a change of chord.
+const CHROMA_WEIGHT: f32 = 0.25;
+/// The same weight when comparing segments: repeated sections repeat their chords.
+const GROUP_CHROMA_WEIGHT: f32 = 0.5;
 /// Two segments share a group when their aligned similarity is above this.
-const GROUP_SIMILARITY: f32 = 0.55;
+const GROUP_SIMILARITY: f32 = 0.65;
 
 /// Similarity of two units in -1..1: chroma and timbre cosines, mixed.
 pub(super) fn similarity(u: &Units, i: usize, j: usize) -> f32 {
+    similarity_weighted(u, i, j, CHROMA_WEIGHT)
+}
+
+fn similarity_weighted(u: &Units, i: usize, j: usize, w: f32) -> f32 {
     let c = centred_cosine(&u.chroma[i], &u.chroma[j]);
     let t = cosine(&u.timbre[i], &u.timbre[j]);
-    CHROMA_WEIGHT * c + (1.0 - CHROMA_WEIGHT) * t
+    w * c + (1.0 - w) * t
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -117,7 +124,7 @@ fn segment_similarity(u: &Units, a: (usize, usize), b: (usize, usize)) -> f32 {
         return 0.0;
     }
     (0..len)
-        .map(|k| similarity(u, a.0 + k, b.0 + k))
+        .map(|k| similarity_weighted(u, a.0 + k, b.0 + k, GROUP_CHROMA_WEIGHT))
         .sum::<f32>()
         / len as f32
 }

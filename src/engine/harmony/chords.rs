@@ -103,11 +103,10 @@ pub struct ChordSegment {
     pub name: String,
 }
 
-/// Exponent applied to the pitch-class values before matching: compresses loud partials so that
-/// every chord tone counts.
-const CHROMA_POWER: f32 = 0.5;
-/// Weight of the bass note agreeing with the root.
-const BASS_WEIGHT: f32 = 0.15;
+/// Weight of the bass note agreeing with the root. Kept small: the bass pitch classes of a
+/// 93 ms window are blurred below 100 Hz and pick up the kick drum, and larger weights cost
+/// accuracy on the corpus.
+const BASS_WEIGHT: f32 = 0.05;
 /// Score a seventh chord must beat its triad by: sevenths are chosen only when the seventh sounds.
 const SEVENTH_PENALTY: f32 = 0.04;
 /// Score of "no chord" for a beat with sound: beats whose best chord matches worse are N.
@@ -134,7 +133,8 @@ fn emissions(
     energy: f32,
     states: &[Option<Chord>],
 ) -> Vec<f32> {
-    let c: [f32; 12] = std::array::from_fn(|i| chroma[i].max(0.0).powf(CHROMA_POWER));
+    // Linear values: square-root compression was tried and lost 3 points of WCSR on the corpus.
+    let c: [f32; 12] = std::array::from_fn(|i| chroma[i].max(0.0));
     let norm = c.iter().map(|v| v * v).sum::<f32>().sqrt();
     let silent = norm <= 1e-6 || energy < SILENT_BEAT_ENERGY;
     let bass_max = bass.iter().fold(0.0f32, |m, &v| m.max(v));

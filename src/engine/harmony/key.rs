@@ -21,12 +21,15 @@ const MINOR_PROFILE: [f32; 12] = [
 ];
 
 /// Weight of the chord evidence against the pitch-class profile's correlation (-1..1).
-const CHORD_WEIGHT: f32 = 0.5;
+const CHORD_WEIGHT: f32 = 0.7;
 /// Extra chord evidence when the first chord is the key's tonic chord: pieces and loops
 /// start at home far more often than on the relative key's tonic.
-const FIRST_CHORD_BONUS: f32 = 0.3;
+const FIRST_CHORD_BONUS: f32 = 0.6;
 /// The same for the last chord (the final cadence).
 const LAST_CHORD_BONUS: f32 = 0.15;
+/// Weight of authentic cadences (a major or dominant-seventh chord resolving a fifth down):
+/// the share of chord changes that resolve onto a key's tonic chord, times this.
+const CADENCE_WEIGHT: f32 = 0.5;
 /// Chords shorter than this (seconds) do not count as the first or last chord.
 const MIN_CADENCE_CHORD_SEC: f64 = 0.5;
 /// Temperature of the softmax that turns key scores into probabilities.
@@ -179,6 +182,24 @@ fn chord_evidence(chords: &[Span]) -> [f32; 24] {
     if total <= 0.0 {
         return out;
     }
+    // Authentic cadences: V or V7 going to the chord a fifth below, counted for that chord's key.
+    let mut cadences = [0.0f32; 24];
+    let mut changes = 0usize;
+    for pair in chords.windows(2) {
+        let (Some(a), Some(b)) = (pair[0].chord, pair[1].chord) else {
+            continue;
+        };
+        changes += 1;
+        if b.root == (a.root + 5) % 12 {
+            let strength = match a.quality {
+                Quality::Dominant7 => 1.0,
+                Quality::Major => 0.5,
+                _ => 0.0,
+            };
+            let minor = matches!(b.quality, Quality::Minor | Quality::Minor7);
+            cadences[b.root + if minor { 12 } else { 0 }] += strength;
+        }
+    }
     let first = sounding.iter().find(|s| s.0 >= MIN_CADENCE_CHORD_SEC);
     let last = sounding.iter().rev().find(|s| s.0 >= MIN_CADENCE_CHORD_SEC);
     for (i, slot) in out.iter_mut().enumerate() {
@@ -195,6 +216,7 @@ fn chord_evidence(chords: &[Span]) -> [f32; 24] {
         if first.is_some_and(is_tonic) {
             e += FIRST_CHORD_BONUS;
         }
+        e += CADENCE_WEIGHT * cadences[i] / changes.max(1) as f32;
         if last.is_some_and(is_tonic) {
             e += LAST_CHORD_BONUS;
         }

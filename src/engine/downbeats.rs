@@ -1,14 +1,14 @@
-//! Downbeats: which beat of the bar each bar starts on. Bars start where the bass and kick
-//! land and where the harmony changes, so each beat phase of the bar is scored by the low-band
-//! onsets and the chord changes that fall on it (Goto 2001 uses the same two cues) and the
-//! strongest phase wins. Reads finished results only: tempo's beats and the chord spans.
+//! Downbeats: which beat of the bar each bar starts on. Bars start where the accents, the bass
+//! and the kick land and where the harmony changes, so each beat phase of the bar is scored by
+//! the onsets (the low band counted twice, as for tempo) and the chord changes that fall on it
+//! (Goto 2001 uses the same cues) and the strongest phase wins. Reads finished results only: tempo's beats and the chord spans.
 
 use super::features::Features;
 use super::harmony::chords::Span;
 
-/// Weight of a chord change on a beat against one standard deviation of low-band onset.
+/// Weight of a chord change on a beat against one standard deviation of onset strength.
 const CHORD_CHANGE_WEIGHT: f64 = 1.5;
-/// Frames either side of a beat searched for its low-band onset.
+/// Frames either side of a beat searched for its onset.
 const ONSET_SEARCH_FRAMES: isize = 2;
 
 /// The downbeats among `beats` (seconds) for bars of `beats_per_bar` beats.
@@ -16,7 +16,12 @@ pub fn find(features: &Features, beats: &[f64], beats_per_bar: usize, chords: &[
     if beats.len() < beats_per_bar * 2 || beats_per_bar < 2 {
         return Vec::new();
     }
-    let onset = &features.onset_low;
+    let onset: Vec<f32> = features
+        .onset
+        .iter()
+        .zip(&features.onset_low)
+        .map(|(a, b)| a + b)
+        .collect();
     let fr = features.frame_rate;
     let low: Vec<f64> = beats
         .iter()
@@ -34,7 +39,9 @@ pub fn find(features: &Features, beats: &[f64], beats_per_bar: usize, chords: &[
     // A chord change counts for the beat nearest to it.
     let mut change = vec![0.0f64; beats.len()];
     for pair in chords.windows(2) {
-        if pair[0].chord == pair[1].chord {
+        // Only a change between two chords is harmonic evidence; sound starting or stopping
+        // is already in the onsets.
+        if pair[0].chord.is_none() || pair[1].chord.is_none() || pair[0].chord == pair[1].chord {
             continue;
         }
         let t = pair[1].start;

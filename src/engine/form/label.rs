@@ -39,7 +39,17 @@ pub(super) fn name_sections(u: &Units, cuts: &[usize], groups: &[usize]) -> Vec<
             .collect();
         members.iter().sum::<f32>() / members.len().max(1) as f32
     };
-    let repeated: Vec<usize> = (0..n_groups).filter(|&g| count(g) >= 2).collect();
+    // Material that comes back only at the two ends (a drum intro and outro) frames the song
+    // rather than repeating inside it.
+    let framing = |g: usize| {
+        m > 2
+            && (0..m)
+                .filter(|&k| groups[k] == g)
+                .all(|k| k == 0 || k + 1 == m)
+    };
+    let repeated: Vec<usize> = (0..n_groups)
+        .filter(|&g| count(g) >= 2 && !framing(g))
+        .collect();
     let chorus = repeated
         .iter()
         .copied()

@@ -11,7 +11,7 @@ const KERNEL_BARS: [usize; 2] = [4, 8];
 /// Shortest section (bars).
 const MIN_SECTION_BARS: usize = 4;
 /// A novelty peak becomes a boundary when it reaches this share of the highest peak.
-const PEAK_SHARE: f32 = 0.4;
+const PEAK_SHARE: f32 = 0.35;
 /// Weight of chroma against timbre in the similarity that finds boundaries: a change of texture
 /// (instruments, drums, level) marks a section more reliably than a change of chord.
 const CHROMA_WEIGHT: f32 = 0.25;

@@ -103,6 +103,56 @@ pub(super) fn name_sections(u: &Units, cuts: &[usize], groups: &[usize]) -> Vec<
 mod tests {
     use super::*;
 
+    /// Five 4-bar segments with the given groups and per-segment energies.
+    fn units(energy: &[f32]) -> Units {
+        let n = energy.len() * 4;
+        Units {
+            bounds: (0..=n).map(|i| i as f64 * 2.0).collect(),
+            chroma: vec![[0.0; 12]; n],
+            timbre: vec![vec![0.0; 4]; n],
+            energy: energy.iter().flat_map(|&e| [e; 4]).collect(),
+        }
+    }
+
+    #[test]
+    fn loudest_repeated_material_is_the_chorus_and_the_ends_frame_it() {
+        let u = units(&[0.5, 0.4, 0.9, 0.4, 0.9, 0.5]);
+        let cuts = [0, 4, 8, 12, 16, 20];
+        let groups = [0, 1, 2, 1, 2, 0];
+        let s = name_sections(&u, &cuts, &groups);
+        let labels: Vec<&str> = s.iter().map(|x| x.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["intro", "verse", "chorus", "verse", "chorus", "outro"]
+        );
+        let letters: Vec<&str> = s.iter().map(|x| x.group.as_str()).collect();
+        assert_eq!(letters, ["A", "B", "C", "B", "C", "A"]);
+        assert_eq!((s[0].start, s[5].end), (0.0, 48.0));
+    }
+
+    #[test]
+    fn one_off_middle_sections_are_bridge_then_instrumental_or_breakdown() {
+        let u = units(&[0.5, 0.9, 0.8, 0.2, 0.9, 0.8, 0.5]);
+        let cuts = [0, 4, 8, 12, 16, 20, 24];
+        let groups = [0, 1, 2, 3, 1, 4, 5];
+        let labels: Vec<String> = name_sections(&u, &cuts, &groups)
+            .into_iter()
+            .map(|x| x.label)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "intro",
+                "chorus",
+                "bridge",
+                "breakdown",
+                "chorus",
+                "instrumental",
+                "outro"
+            ]
+        );
+    }
+
     #[test]
     fn group_letters_run_past_z() {
         assert_eq!(letter(0), "A");

@@ -299,8 +299,14 @@ fn stages(path: &Path) -> Stages {
     let spans = harmony::chords::recognise(&frames);
     s.chords = t.elapsed();
     let t = Instant::now();
-    std::hint::black_box(key::analyze(&f, &spans));
+    let (_, found) = std::hint::black_box(key::analyze(&f, &spans));
     s.key = t.elapsed();
+    let t = Instant::now();
+    let spans = match found {
+        Some(k) => harmony::chords::recognise_in_key(&frames, k),
+        None => spans,
+    };
+    s.chords += t.elapsed();
     let t = Instant::now();
     if let Some(sig) = tempo.time_signature.as_deref() {
         let per_bar = tempo::beats_per_bar(sig);

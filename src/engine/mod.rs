@@ -259,6 +259,10 @@ pub fn analyze_music(
     let spans = harmony::chords::recognise(&frames);
     progress(Stage::Chords, 0.9);
     let (key, found) = key::analyze(features, &spans);
+    let spans = match found {
+        Some(k) => harmony::chords::recognise_in_key(&frames, k),
+        None => spans,
+    };
     progress(Stage::Key, 0.92);
     if let Some(signature) = tempo.time_signature.as_deref() {
         let per_bar = tempo::beats_per_bar(signature);

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::BeatFrames;
-use super::spelling::{Key, note_name};
+use super::spelling::{Key, Mode, note_name};
 
 /// Chord qualities recognised, with their intervals above the root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,8 +160,40 @@ fn emissions(
         .collect()
 }
 
+/// Bonus for a chord whose notes all belong to the key (the major scale; for a minor key the
+/// natural minor scale plus the leading tone of the harmonic minor's dominant).
+const DIATONIC_BONUS: f32 = 0.075;
+
 /// The chord sequence of the beat frames, merged into spans that cover the audio.
 pub fn recognise(frames: &BeatFrames) -> Vec<Span> {
+    recognise_with_prior(frames, &vec![0.0; states().len()])
+}
+
+/// The same, with chords that fit `key` preferred: a second pass once the key is known, which
+/// settles chords whose notes the pitch classes alone leave ambiguous.
+pub fn recognise_in_key(frames: &BeatFrames, key: Key) -> Vec<Span> {
+    let scale: &[usize] = match key.mode {
+        Mode::Major => &[0, 2, 4, 5, 7, 9, 11],
+        Mode::Minor => &[0, 2, 3, 5, 7, 8, 10, 11],
+    };
+    let prior: Vec<f32> = states()
+        .iter()
+        .map(|s| match s {
+            Some(c) => {
+                let fits = c
+                    .quality
+                    .intervals()
+                    .iter()
+                    .all(|&i| scale.contains(&((c.root + i + 12 - key.tonic) % 12)));
+                if fits { DIATONIC_BONUS } else { 0.0 }
+            }
+            None => 0.0,
+        })
+        .collect();
+    recognise_with_prior(frames, &prior)
+}
+
+fn recognise_with_prior(frames: &BeatFrames, prior: &[f32]) -> Vec<Span> {
     let states = states();
     let n_states = states.len();
     let n = frames.len();
@@ -171,12 +203,15 @@ pub fn recognise(frames: &BeatFrames) -> Vec<Span> {
     let mut score = vec![0.0f32; n_states];
     let mut back: Vec<u8> = vec![0; n * n_states];
     for t in 0..n {
-        let e = emissions(
+        let mut e = emissions(
             &frames.chroma[t],
             &frames.bass[t],
             frames.energy[t],
             &states,
         );
+        for (v, p) in e.iter_mut().zip(prior) {
+            *v += p;
+        }
         if t == 0 {
             score.copy_from_slice(&e);
             continue;
@@ -244,7 +279,6 @@ pub fn segments(spans: &[Span], key: Option<Key>) -> Vec<ChordSegment> {
 mod tests {
     use super::*;
     use crate::engine::features::{Features, synth};
-    use crate::engine::harmony::spelling::Mode;
 
     fn spans_of(chords: &[&[i32]], chord_sec: f64, seconds: f64) -> Vec<Span> {
         let rate = 22_050;
@@ -283,6 +317,32 @@ mod tests {
         }
         assert_eq!(spans[0].start, 0.0);
         assert!((spans[spans.len() - 1].end - 8.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_key_prior_does_not_override_a_clear_chord() {
+        // A plain D major triad: read as a D major chord (triad or seventh) in D major, and
+        // still in C major, whose scale lacks its F#.
+        let rate = 22_050;
+        let chords: [&[i32]; 1] = [&[62, 66, 69]];
+        let x = synth::progression(&chords, 1.0, 8.0, rate);
+        let f = Features::compute(&x, rate);
+        let beats: Vec<f64> = (0..16).map(|i| f64::from(i) * 0.5).collect();
+        let frames = BeatFrames::compute(&f, &beats);
+        for tonic in [2, 0] {
+            let key = Key {
+                tonic,
+                mode: Mode::Major,
+            };
+            let spans = recognise_in_key(&frames, key);
+            assert!(
+                spans.iter().all(|s| s
+                    .chord
+                    .is_some_and(|c| c.root == 2 && !c.quality.is_minor())),
+                "in {}: {spans:?}",
+                key.name()
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use tonearm::engine::decode::Source;
 use tonearm::engine::loudness::LoudnessMeter;
 use tonearm::engine::opus::OpusStream;
 use tonearm::engine::truepeak::TruePeakMeter;
-use tonearm::engine::{self, Options, features, key, tempo};
+use tonearm::engine::{self, Options, downbeats, features, form, harmony, key, tempo};
 
 #[derive(Default, Debug, Clone, Copy)]
 struct Stages {
@@ -34,6 +34,9 @@ struct Stages {
     features: Duration,
     tempo: Duration,
     key: Duration,
+    beat_frames: Duration,
+    chords: Duration,
+    sections: Duration,
     whole_one_thread: Duration,
 }
 
@@ -47,6 +50,9 @@ impl std::ops::AddAssign for Stages {
         self.features += o.features;
         self.tempo += o.tempo;
         self.key += o.key;
+        self.beat_frames += o.beat_frames;
+        self.chords += o.chords;
+        self.sections += o.sections;
         self.whole_one_thread += o.whole_one_thread;
     }
 }
@@ -150,6 +156,22 @@ fn main() {
         rt(total.tempo)
     );
     println!("  key                                {:>8}", rt(total.key));
+    // The new stages are cheap enough that realtime factors say little; give their cost.
+    let per_min = |d: Duration| {
+        format!(
+            "{:.2} ms",
+            d.as_secs_f64() * 1000.0 / (total.audio_sec / 60.0)
+        )
+    };
+    println!(
+        "  per audio minute: features {}, tempo {}, beat frames {}, chords {}, key {}, downbeats + sections {}",
+        per_min(total.features),
+        per_min(total.tempo),
+        per_min(total.beat_frames),
+        per_min(total.chords),
+        per_min(total.key),
+        per_min(total.sections)
+    );
     println!(
         "  whole analysis, 1 thread, per file {:>8}",
         rt(total.whole_one_thread)
@@ -165,7 +187,7 @@ fn main() {
         total.whole_one_thread.as_secs_f64() / total.bare_decode.as_secs_f64()
     );
     println!(
-        "JSON {{\"files\":{},\"audio_sec\":{:.3},\"bare_decode_s\":{:.4},\"decode_s\":{:.4},\"loudness_s\":{:.4},\"true_peak_s\":{:.4},\"features_s\":{:.4},\"tempo_s\":{:.4},\"key_s\":{:.4},\"whole_1t_s\":{:.4},\"folder_1t_s\":{:.4},\"folder_nt_s\":{:.4},\"threads\":{}}}",
+        "JSON {{\"files\":{},\"audio_sec\":{:.3},\"bare_decode_s\":{:.4},\"decode_s\":{:.4},\"loudness_s\":{:.4},\"true_peak_s\":{:.4},\"features_s\":{:.4},\"tempo_s\":{:.4},\"key_s\":{:.4},\"beat_frames_s\":{:.4},\"chords_s\":{:.4},\"sections_s\":{:.4},\"whole_1t_s\":{:.4},\"folder_1t_s\":{:.4},\"folder_nt_s\":{:.4},\"threads\":{}}}",
         files.len(),
         total.audio_sec,
         total.bare_decode.as_secs_f64(),
@@ -175,6 +197,9 @@ fn main() {
         total.features.as_secs_f64(),
         total.tempo.as_secs_f64(),
         total.key.as_secs_f64(),
+        total.beat_frames.as_secs_f64(),
+        total.chords.as_secs_f64(),
+        total.sections.as_secs_f64(),
         total.whole_one_thread.as_secs_f64(),
         t1.as_secs_f64(),
         tn.as_secs_f64(),
@@ -265,11 +290,30 @@ fn stages(path: &Path) -> Stages {
     let f = features::Features::compute(&mono, info.sample_rate);
     s.features = t.elapsed();
     let t = Instant::now();
-    std::hint::black_box(tempo::analyze(&f));
+    let mut tempo = tempo::analyze(&f);
     s.tempo = t.elapsed();
     let t = Instant::now();
-    std::hint::black_box(key::analyze(&f));
+    let frames = harmony::BeatFrames::compute(&f, &tempo.beats);
+    s.beat_frames = t.elapsed();
+    let t = Instant::now();
+    let spans = harmony::chords::recognise(&frames);
+    s.chords = t.elapsed();
+    let t = Instant::now();
+    let (_, found) = std::hint::black_box(key::analyze(&f, &spans));
     s.key = t.elapsed();
+    let t = Instant::now();
+    let spans = match found {
+        Some(k) => harmony::chords::recognise_in_key(&frames, k),
+        None => spans,
+    };
+    s.chords += t.elapsed();
+    let t = Instant::now();
+    if let Some(sig) = tempo.time_signature.as_deref() {
+        let per_bar = tempo::beats_per_bar(sig);
+        tempo.downbeats = downbeats::find(&f, &tempo.beats, per_bar, &spans);
+    }
+    std::hint::black_box(form::analyze(&frames, &tempo.downbeats, f.duration_sec));
+    s.sections = t.elapsed();
     drop(mono);
 
     let t = Instant::now();

@@ -268,5 +268,39 @@ fn summary(path: &str, r: &Report) -> String {
             k.reason.as_deref().unwrap_or("not measured")
         )),
     }
+    let c = &r.create_report;
+    match &c.chords {
+        Some(chords) => {
+            // The first few chord changes; the loop says the rest.
+            let names: Vec<&str> = chords.iter().take(8).map(|x| x.name.as_str()).collect();
+            let more = if chords.len() > 8 { " …" } else { "" };
+            s.push_str(&format!(
+                "\n  chords    {}{more} ({} changes)",
+                names.join(" "),
+                chords.len()
+            ));
+            if let Some(p) = &c.progression {
+                s.push_str(&format!("\n  loop      {} ({})", p.roman, p.names));
+            }
+        }
+        None => s.push_str(&format!(
+            "\n  chords    n/a ({})",
+            c.reason.as_deref().unwrap_or("not measured")
+        )),
+    }
+    let st = &r.structure;
+    match &st.sections {
+        Some(sections) => {
+            let parts: Vec<String> = sections
+                .iter()
+                .map(|x| format!("{} {} {:.1}s", x.group, x.label, x.start))
+                .collect();
+            s.push_str(&format!("\n  sections  {}", parts.join(", ")));
+        }
+        None => s.push_str(&format!(
+            "\n  sections  n/a ({})",
+            st.reason.as_deref().unwrap_or("not measured")
+        )),
+    }
     s
 }

@@ -15,6 +15,8 @@ const CHROMA_EVERY: usize = 4;
 /// Lowest and highest frequency (Hz) of spectral peaks used for pitch classes.
 const CHROMA_MIN_HZ: f64 = 50.0;
 const CHROMA_MAX_HZ: f64 = 2_600.0;
+/// Peaks below this MIDI pitch (about 250 Hz) also form the bass pitch classes.
+const BASS_MAX_PITCH: f32 = 59.0;
 /// Where in its window a frame's flux sees an onset, as a share of the window length: a new
 /// sound enters at the window's end, and the log energy rises fastest while it is still in the
 /// trailing part of the Hann window (measured on clicks: 0.78).
@@ -51,7 +53,15 @@ pub struct Features {
     pub onset_low: Vec<f32>,
     /// Pitch-class profiles (C = 0) at `chroma_rate` frames per second, tuning-corrected.
     pub chroma: Vec<[f32; 12]>,
+    /// The same profiles from the peaks below 250 Hz only (bass notes), for chord roots.
+    pub chroma_bass: Vec<[f32; 12]>,
     pub chroma_rate: f64,
+    /// Time (seconds) of the centre of chroma frame 0: frame `k` is `k / chroma_rate` later.
+    pub chroma_offset_sec: f64,
+    /// Log-compressed 1/3-octave band magnitudes (the onset filterbank), `timbre_bands` values
+    /// per frame, aligned with `chroma`: the spectral envelope, for telling textures apart.
+    pub timbre: Vec<f32>,
+    pub timbre_bands: usize,
     /// Frame RMS of the decimated signal, aligned with `chroma`.
     pub chroma_rms: Vec<f32>,
     /// Estimated deviation of the tuning from A = 440 Hz, in semitones (-0.5..0.5).
@@ -86,8 +96,12 @@ impl Features {
             onset: Vec::new(),
             onset_low: Vec::new(),
             chroma: Vec::new(),
+            chroma_bass: Vec::new(),
             chroma_rate: frame_rate / CHROMA_EVERY as f64,
+            chroma_offset_sec: 0.0,
             chroma_rms: Vec::new(),
+            timbre: Vec::new(),
+            timbre_bands: 0,
             tuning_semitones: 0.0,
             peak,
         };
@@ -100,6 +114,7 @@ impl Features {
             return out;
         }
         out.frame_offset_sec = ONSET_WINDOW_POSITION * fft_len as f64 / analysis_rate;
+        out.chroma_offset_sec = 0.5 * fft_len as f64 / analysis_rate;
         stft_features(&signal, fft_len, hop, &mut out);
         out
     }
@@ -179,6 +194,7 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
         }
     }
     let n_bands = band_ranges.len();
+    out.timbre_bands = n_bands;
     let low_bands = (0..n_bands)
         .take_while(|&b| {
             let centre = ONSET_MIN_HZ * 2f64.powf((b as f64 + 0.5) / ONSET_BANDS_PER_OCTAVE);
@@ -247,6 +263,7 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
             peak_offsets.push(peaks.len());
             let rms = (frame.iter().map(|v| v * v).sum::<f32>() / fft_len as f32).sqrt();
             frame_rms.push(rms);
+            out.timbre.extend_from_slice(&bands);
             if chroma_lo + 2 < chroma_hi {
                 collect_peaks(&mags, chroma_lo, chroma_hi, bin_hz, &mut peaks);
             }
@@ -256,13 +273,20 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
 
     let tuning = estimate_tuning(&peaks);
     out.tuning_semitones = tuning;
+    out.chroma.reserve(peak_offsets.len());
+    out.chroma_bass.reserve(peak_offsets.len());
     for w in peak_offsets.windows(2) {
         let mut chroma = [0.0f32; 12];
+        let mut bass = [0.0f32; 12];
         for p in &peaks[w[0]..w[1]] {
             let pitch = p.pitch - tuning as f32;
             add_pitch(&mut chroma, pitch, p.weight);
+            if pitch < BASS_MAX_PITCH {
+                add_pitch(&mut bass, pitch, p.weight);
+            }
         }
         out.chroma.push(chroma);
+        out.chroma_bass.push(bass);
     }
     out.chroma_rms = frame_rms;
 }

@@ -4,9 +4,11 @@
 
 pub mod channels;
 pub mod decode;
+pub mod downbeats;
 mod error;
 pub mod features;
-pub mod key;
+pub mod form;
+pub mod harmony;
 pub mod loudness;
 mod mp4edit;
 pub mod opus;
@@ -19,6 +21,7 @@ pub mod truepeak;
 use std::path::Path;
 
 pub use error::Error;
+pub use harmony::key;
 pub use report::{FileMeta, Report, SCHEMA_VERSION};
 
 use decode::Source;
@@ -51,6 +54,8 @@ pub enum Stage {
     Loudness,
     Tempo,
     Key,
+    Chords,
+    Sections,
     Finish,
 }
 
@@ -61,6 +66,8 @@ impl Stage {
             Stage::Loudness => "loudness",
             Stage::Tempo => "tempo",
             Stage::Key => "key",
+            Stage::Chords => "chords",
+            Stage::Sections => "sections",
             Stage::Finish => "finish",
         }
     }
@@ -192,18 +199,13 @@ fn analyze_inner(
     let duration_sec = mono.len() as f64 / f64::from(rate);
     drop(mono);
     progress(Stage::Tempo, 0.8);
-    let (tempo, key) = rayon::join(
-        || {
-            let t = tempo::analyze(&features);
-            progress(Stage::Tempo, 0.9);
-            t
-        },
-        || {
-            let k = key::analyze(&features);
-            progress(Stage::Key, 0.9);
-            k
-        },
-    );
+    let Music {
+        tempo,
+        key,
+        create_report,
+        structure,
+    } = analyze_music(&features, progress);
+    drop(features);
 
     let filename = display_name.map(str::to_string).unwrap_or_else(|| {
         path.file_name().map_or_else(
@@ -230,9 +232,62 @@ fn analyze_inner(
         loudness,
         tempo,
         key,
+        create_report,
+        structure,
     };
     progress(Stage::Finish, 1.0);
     Ok(report)
+}
+
+/// The musical sections of the result document.
+pub struct Music {
+    pub tempo: tempo::TempoReport,
+    pub key: key::KeyReport,
+    pub create_report: harmony::CreateReport,
+    pub structure: form::StructureReport,
+}
+
+/// Tempo, then the harmonic front end on its beats, then chords, key, downbeats and sections.
+/// Each stage reads only the shared features and the finished results of the stages before it.
+pub fn analyze_music(
+    features: &features::Features,
+    progress: &(dyn Fn(Stage, f32) + Sync),
+) -> Music {
+    let mut tempo = tempo::analyze(features);
+    progress(Stage::Tempo, 0.85);
+    let frames = harmony::BeatFrames::compute(features, &tempo.beats);
+    let spans = harmony::chords::recognise(&frames);
+    progress(Stage::Chords, 0.9);
+    let (key, found) = key::analyze(features, &spans);
+    let spans = match found {
+        Some(k) => harmony::chords::recognise_in_key(&frames, k),
+        None => spans,
+    };
+    progress(Stage::Key, 0.92);
+    if let Some(signature) = tempo.time_signature.as_deref() {
+        let per_bar = tempo::beats_per_bar(signature);
+        tempo.downbeats = downbeats::find(features, &tempo.beats, per_bar, &spans);
+    }
+    let create_report = if features.is_silent() {
+        harmony::CreateReport::unmeasured("silence: no signal above -80 dBFS")
+    } else if frames.is_empty() || features.duration_sec < harmony::MIN_CHORDS_SEC {
+        harmony::CreateReport::unmeasured("audio too short for chords (needs at least 2 s)")
+    } else {
+        harmony::CreateReport {
+            chords: Some(harmony::chords::segments(&spans, found)),
+            progression: found.and_then(|k| harmony::progression::most_frequent_loop(&spans, k)),
+            suggested_vocal_key: key.name.clone(),
+            reason: None,
+        }
+    };
+    let structure = form::analyze(&frames, &tempo.downbeats, features.duration_sec);
+    progress(Stage::Sections, 0.97);
+    Music {
+        tempo,
+        key,
+        create_report,
+        structure,
+    }
 }
 
 fn hash_file(path: &Path) -> Result<(String, u64), Error> {

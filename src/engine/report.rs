@@ -4,12 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::key::KeyReport;
+use super::form::StructureReport;
+use super::harmony::CreateReport;
+use super::harmony::key::KeyReport;
 use super::loudness::LoudnessReport;
 use super::tempo::TempoReport;
 
-/// Bumped whenever a field changes meaning or is removed.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field is added, changes meaning or is removed. 2: chords, progression and
+/// suggested vocal key (`create_report`), sections (`structure`), downbeats, key alternatives.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything tonearm says about one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +22,8 @@ pub struct Report {
     pub loudness: LoudnessReport,
     pub tempo: TempoReport,
     pub key: KeyReport,
+    pub create_report: CreateReport,
+    pub structure: StructureReport,
 }
 
 /// The file and stream as decoded.
@@ -43,9 +48,108 @@ pub struct FileMeta {
     pub blake3: String,
 }
 
+impl Report {
+    /// Decodes a stored (postcard) result: a current document, or one stored by a schema-1
+    /// server, upgraded with empty downbeats and key alternatives and `null` chords and sections
+    /// whose `reason` asks for a new analysis. `schema_version` stays 1 on an upgraded document,
+    /// so a client can tell. `None` when the bytes are neither.
+    pub fn from_stored(bytes: &[u8]) -> Option<Report> {
+        // `schema_version` is the first field, a varint: its first byte tells the layouts apart.
+        // Trying one layout and falling back would not do: postcard can read one layout's bytes
+        // as the other's without an error.
+        match bytes.first() {
+            Some(1) => postcard::from_bytes::<v1::Report>(bytes)
+                .ok()
+                .map(v1::Report::upgrade),
+            _ => postcard::from_bytes(bytes).ok(),
+        }
+    }
+}
+
+/// The schema-1 layout, kept to read results stored before schema 2.
+mod v1 {
+    use serde::Deserialize;
+
+    use super::{FileMeta, LoudnessReport};
+    use crate::engine::form::StructureReport;
+    use crate::engine::harmony::CreateReport;
+    use crate::engine::key::KeyReport;
+    use crate::engine::tempo::TempoReport;
+
+    const REASON: &str = "analysed with schema 1, before chords and sections: analyse again";
+
+    #[derive(Deserialize)]
+    pub struct Report {
+        schema_version: u32,
+        file_meta: FileMeta,
+        loudness: LoudnessReport,
+        tempo: Tempo,
+        key: Key,
+    }
+
+    #[derive(Deserialize)]
+    struct Tempo {
+        bpm: Option<f64>,
+        confidence: Option<f64>,
+        time_signature: Option<String>,
+        beats: Vec<f64>,
+        reason: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct Key {
+        name: Option<String>,
+        tonic: Option<String>,
+        mode: Option<String>,
+        camelot: Option<String>,
+        open_key: Option<String>,
+        confidence: Option<f64>,
+        reason: Option<String>,
+    }
+
+    impl Report {
+        pub fn upgrade(self) -> super::Report {
+            let t = self.tempo;
+            let k = self.key;
+            super::Report {
+                schema_version: self.schema_version,
+                file_meta: self.file_meta,
+                loudness: self.loudness,
+                tempo: TempoReport {
+                    bpm: t.bpm,
+                    confidence: t.confidence,
+                    time_signature: t.time_signature,
+                    beats: t.beats,
+                    downbeats: Vec::new(),
+                    reason: t.reason,
+                },
+                key: KeyReport {
+                    name: k.name,
+                    tonic: k.tonic,
+                    mode: k.mode,
+                    camelot: k.camelot,
+                    open_key: k.open_key,
+                    confidence: k.confidence,
+                    alternatives: Vec::new(),
+                    reason: k.reason,
+                },
+                create_report: CreateReport::unmeasured(REASON),
+                structure: StructureReport {
+                    sections: None,
+                    method: String::new(),
+                    reason: Some(REASON.to_string()),
+                },
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::harmony::chords::ChordSegment;
+    use crate::engine::harmony::key::KeyCandidate;
+    use crate::engine::harmony::progression::Progression;
 
     fn sample() -> Report {
         Report {
@@ -76,6 +180,7 @@ mod tests {
                 confidence: Some(0.9),
                 time_signature: Some("4/4".into()),
                 beats: vec![0.5, 0.97, 1.44],
+                downbeats: vec![0.5],
                 reason: None,
             },
             key: KeyReport {
@@ -84,8 +189,31 @@ mod tests {
                 mode: Some("minor".into()),
                 camelot: Some("8A".into()),
                 open_key: Some("1m".into()),
-                confidence: None,
+                confidence: Some(0.8),
+                alternatives: vec![KeyCandidate {
+                    name: "C major".into(),
+                    score: 0.15,
+                }],
                 reason: None,
+            },
+            create_report: CreateReport {
+                chords: Some(vec![ChordSegment {
+                    start: 0.0,
+                    end: 1.44,
+                    label: "A:min".into(),
+                    name: "Am".into(),
+                }]),
+                progression: Some(Progression {
+                    roman: "i–VI–III–VII".into(),
+                    names: "Am–F–C–G".into(),
+                }),
+                suggested_vocal_key: Some("A minor".into()),
+                reason: None,
+            },
+            structure: StructureReport {
+                sections: None,
+                method: "novelty".into(),
+                reason: Some("audio too short for sections (needs at least 20 s)".into()),
             },
         }
     }
@@ -97,6 +225,72 @@ mod tests {
         let back: Report = serde_json::from_str(&text).unwrap();
         assert_eq!(back, r);
         assert!(text.contains("\"short_term_max_lufs\":null"));
+    }
+
+    #[test]
+    fn a_stored_schema_1_result_still_decodes() {
+        // The schema-1 document, encoded field by field as postcard lays it out.
+        #[derive(Serialize)]
+        struct TempoV1 {
+            bpm: Option<f64>,
+            confidence: Option<f64>,
+            time_signature: Option<String>,
+            beats: Vec<f64>,
+            reason: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct KeyV1 {
+            name: Option<String>,
+            tonic: Option<String>,
+            mode: Option<String>,
+            camelot: Option<String>,
+            open_key: Option<String>,
+            confidence: Option<f64>,
+            reason: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct ReportV1 {
+            schema_version: u32,
+            file_meta: FileMeta,
+            loudness: LoudnessReport,
+            tempo: TempoV1,
+            key: KeyV1,
+        }
+        let now = sample();
+        let old = ReportV1 {
+            schema_version: 1,
+            file_meta: now.file_meta.clone(),
+            loudness: now.loudness.clone(),
+            tempo: TempoV1 {
+                bpm: Some(128.0),
+                confidence: Some(0.9),
+                time_signature: Some("4/4".into()),
+                beats: vec![0.5, 0.97],
+                reason: None,
+            },
+            key: KeyV1 {
+                name: Some("A minor".into()),
+                tonic: Some("A".into()),
+                mode: Some("minor".into()),
+                camelot: Some("8A".into()),
+                open_key: Some("1m".into()),
+                confidence: Some(0.5),
+                reason: None,
+            },
+        };
+        let bytes = postcard::to_stdvec(&old).unwrap();
+        let r = Report::from_stored(&bytes).expect("a schema-1 result decodes");
+        assert_eq!(r.schema_version, 1);
+        assert_eq!(r.file_meta, now.file_meta);
+        assert_eq!(r.tempo.bpm, Some(128.0));
+        assert!(r.tempo.downbeats.is_empty());
+        assert_eq!(r.key.name.as_deref(), Some("A minor"));
+        assert!(r.create_report.chords.is_none());
+        assert!(r.structure.reason.is_some_and(|s| s.contains("schema 1")));
+        // Current documents decode as themselves; garbage does not decode.
+        let bytes = postcard::to_stdvec(&now).unwrap();
+        assert_eq!(Report::from_stored(&bytes), Some(now));
+        assert_eq!(Report::from_stored(&[0xff; 3]), None);
     }
 
     #[test]

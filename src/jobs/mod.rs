@@ -500,7 +500,7 @@ fn analysis_outcome(
 
 /// Decodes a stored result.
 pub fn decode_result(bytes: &[u8]) -> Option<engine::Report> {
-    postcard::from_bytes(bytes).ok()
+    engine::Report::from_stored(bytes)
 }
 
 // A poisoned lock means a panic mid-update of a plain queue or map; keep serving.

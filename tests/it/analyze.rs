@@ -583,3 +583,139 @@ fn absurd_frames_per_packet_are_refused_before_the_decoder_is_made() {
     let message = lines[0]["error"]["message"].as_str().unwrap();
     assert!(message.contains("frames"), "{message}");
 }
+
+/// A I–V–vi–IV loop of piano triads in A major, three times round, two seconds a chord.
+fn pop_loop_in_a_major() -> Vec<f32> {
+    let a: &[u8] = &[57, 61, 64];
+    let e: &[u8] = &[52, 56, 59];
+    let fs_minor: &[u8] = &[54, 57, 61];
+    let d: &[u8] = &[50, 54, 57];
+    let chords: Vec<&[u8]> = [a, e, fs_minor, d].repeat(3);
+    audio::chord_progression(22_050, &chords, 2.0)
+}
+
+#[test]
+fn pop_loop_reads_as_its_chords_and_roman_numerals() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Audio::mono(22_050, pop_loop_in_a_major()).write_wav(
+        dir.path(),
+        "loop.wav",
+        Encoding::Pcm16,
+    );
+    let r = report_of(&path);
+    assert_eq!(r.schema_version, 2);
+    assert_eq!(r.key.name.as_deref(), Some("A major"), "{:?}", r.key);
+    assert_eq!(r.key.alternatives.len(), 2);
+    let c = &r.create_report;
+    assert_eq!(c.suggested_vocal_key.as_deref(), Some("A major"));
+    let chords = c.chords.as_ref().expect("chords");
+    let at = |t: f64| {
+        chords
+            .iter()
+            .find(|s| s.start <= t && t < s.end)
+            .map(|s| (s.label.as_str(), s.name.as_str()))
+    };
+    let want = [
+        ("A:maj", "A"),
+        ("E:maj", "E"),
+        ("F#:min", "F#m"),
+        ("D:maj", "D"),
+    ];
+    for round in 0..3 {
+        for (k, w) in want.iter().enumerate() {
+            let t = (round * 4 + k) as f64 * 2.0 + 1.0;
+            assert_eq!(at(t), Some(*w), "at {t} s: {chords:?}");
+        }
+    }
+    assert_eq!(chords[0].start, 0.0);
+    assert_eq!(chords[chords.len() - 1].end, 24.0);
+    assert!(chords.windows(2).all(|w| w[0].end == w[1].start));
+    let p = c.progression.as_ref().expect("a loop");
+    assert_eq!(p.roman, "I–V–vi–IV");
+    assert_eq!(p.names, "A–E–F#m–D");
+    // The loop is longer than 20 s, so it has sections that tile it.
+    let sections = r.structure.sections.as_ref().expect("sections");
+    assert_eq!(sections[0].start, 0.0);
+    assert_eq!(sections[sections.len() - 1].end, 24.0);
+}
+
+#[test]
+fn silence_gives_null_chords_and_sections_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Audio::mono(44_100, audio::silence(44_100, 25.0)).write_wav(
+        dir.path(),
+        "silence.wav",
+        Encoding::Pcm16,
+    );
+    let out = tonearm(&["--json".as_ref(), path.as_os_str()]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 2);
+    assert!(v["create_report"]["chords"].is_null());
+    assert!(v["create_report"]["progression"].is_null());
+    assert!(
+        v["create_report"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("silence"))
+    );
+    assert!(v["structure"]["sections"].is_null());
+    assert!(v["structure"]["reason"].is_string());
+    assert!(v["structure"]["method"].is_string());
+    assert_eq!(v["tempo"]["downbeats"], serde_json::json!([]));
+    assert_eq!(v["key"]["alternatives"], serde_json::json!([]));
+}
+
+#[test]
+fn six_second_clip_has_chords_but_no_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = audio::chord_progression(22_050, &[&[60, 64, 67], &[65, 69, 72], &[67, 71, 74]], 2.0);
+    let path = Audio::mono(22_050, x).write_wav(dir.path(), "short.wav", Encoding::Pcm16);
+    let r = report_of(&path);
+    assert!(
+        r.create_report
+            .chords
+            .as_ref()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert_eq!(r.structure.sections, None);
+    assert!(
+        r.structure
+            .reason
+            .as_deref()
+            .is_some_and(|s| s.contains("too short")),
+        "{:?}",
+        r.structure
+    );
+}
+
+#[test]
+fn click_track_at_128_bpm_reads_128_0_with_a_downbeat_every_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = audio::click_track(44_100, 128.0, 4, 30.0);
+    let path = Audio::copies(44_100, x, 2).write_wav(dir.path(), "clicks.wav", Encoding::Pcm16);
+    let r = report_of(&path);
+    assert_eq!(r.tempo.bpm, Some(128.0), "{:?}", r.tempo.bpm);
+    let beats = &r.tempo.beats;
+    let downbeats = &r.tempo.downbeats;
+    let per_bar = match r.tempo.time_signature.as_deref() {
+        Some("3/4") => 3,
+        Some("6/8") => 2,
+        _ => 4,
+    };
+    assert!(downbeats.len() >= 10, "{downbeats:?}");
+    // Every downbeat is a beat, and consecutive downbeats are one bar of beats apart.
+    let index: Vec<usize> = downbeats
+        .iter()
+        .map(|d| {
+            beats
+                .iter()
+                .position(|b| b == d)
+                .expect("a downbeat is a beat")
+        })
+        .collect();
+    assert!(index[0] < per_bar);
+    assert!(
+        index.windows(2).all(|w| w[1] - w[0] == per_bar),
+        "{index:?}"
+    );
+}

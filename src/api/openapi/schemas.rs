@@ -94,7 +94,12 @@ fn scopes() -> Value {
 fn report() -> Value {
     let reason = json!({"type": ["string", "null"], "description": "why the section's values are null, else null"});
     object(json!({
-        "schema_version": {"type": "integer", "const": crate::engine::SCHEMA_VERSION},
+        "schema_version": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": crate::engine::SCHEMA_VERSION,
+            "description": "the result layout; results stored before an upgrade keep their own version, with the newer sections null and a reason"
+        },
         "file_meta": object(json!({
             "filename": {"type": "string"},
             "format": {"type": "string", "examples": ["wav", "flac", "mp3"]},
@@ -121,6 +126,7 @@ fn report() -> Value {
             "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "time_signature": {"type": ["string", "null"], "examples": ["4/4", "3/4", "6/8"]},
             "beats": {"type": "array", "items": {"type": "number"}, "description": "beat times in seconds"},
+            "downbeats": {"type": "array", "items": {"type": "number"}, "description": "the beats that start a bar, in seconds"},
             "reason": reason,
         })),
         "key": object(json!({
@@ -130,6 +136,53 @@ fn report() -> Value {
             "camelot": {"type": ["string", "null"], "examples": ["5A"]},
             "open_key": {"type": ["string", "null"], "examples": ["1m"]},
             "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "alternatives": {
+                "type": "array",
+                "maxItems": 2,
+                "description": "the next two candidate keys, best first",
+                "items": object(json!({
+                    "name": {"type": "string", "examples": ["A minor"]},
+                    "score": {"type": "number", "minimum": 0, "maximum": 1},
+                })),
+            },
+            "reason": reason,
+        })),
+        "create_report": object(json!({
+            "chords": {
+                "type": ["array", "null"],
+                "description": "chord segments covering the audio",
+                "items": object(json!({
+                    "start": {"type": "number", "minimum": 0},
+                    "end": {"type": "number", "minimum": 0},
+                    "label": {"type": "string", "description": "Harte syntax; N for no chord", "examples": ["A:maj", "F#:min7", "G:7", "N"]},
+                    "name": {"type": "string", "description": "as a musician writes it", "examples": ["A", "F#m7", "G7", "N.C."]},
+                })),
+            },
+            "progression": {
+                "anyOf": [
+                    object(json!({
+                        "roman": {"type": "string", "examples": ["I–V–vi–IV"]},
+                        "names": {"type": "string", "examples": ["A–E–F#m–D"]},
+                    })),
+                    {"type": "null"}
+                ],
+                "description": "the most frequent chord loop, relative to the key and by name"
+            },
+            "suggested_vocal_key": {"type": ["string", "null"], "examples": ["C minor"]},
+            "reason": reason,
+        })),
+        "structure": object(json!({
+            "sections": {
+                "type": ["array", "null"],
+                "description": "sections covering the audio, in order",
+                "items": object(json!({
+                    "start": {"type": "number", "minimum": 0},
+                    "end": {"type": "number", "minimum": 0},
+                    "label": {"type": "string", "enum": ["intro", "verse", "prechorus", "chorus", "bridge", "breakdown", "instrumental", "outro"]},
+                    "group": {"type": "string", "pattern": "^[A-Z]+$", "description": "the same letter for sections with the same material"},
+                })),
+            },
+            "method": {"type": "string"},
             "reason": reason,
         })),
     }))

@@ -1,9 +1,12 @@
-//! Musical key: a tuning-corrected pitch-class profile of the whole file, matched against major
-//! and minor key templates, reported with its Camelot and Open Key codes.
+//! Musical key: a tuning-corrected pitch-class profile of the whole file matched against major
+//! and minor key templates, with the recognised chords deciding between keys that share their
+//! notes (a relative major and minor); reported with its Camelot and Open Key codes.
 
 use serde::{Deserialize, Serialize};
 
-use super::features::Features;
+use super::chords::{Quality, Span};
+pub use super::spelling::{Key, Mode};
+use crate::engine::features::Features;
 
 /// Shortest audio (seconds) from which a key is reported.
 const MIN_KEY_SEC: f64 = 2.0;
@@ -17,16 +20,34 @@ const MINOR_PROFILE: [f32; 12] = [
     0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061, 0.052,
 ];
 
-/// Tonic spellings: sharps, except the flat keys that are common in practice.
-const TONIC_NAMES: [&str; 12] = [
-    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
-];
+/// Weight of the chord evidence against the pitch-class profile's correlation (-1..1).
+const CHORD_WEIGHT: f32 = 0.7;
+/// Extra chord evidence when the first chord is the key's tonic chord: pieces and loops
+/// start at home far more often than on the relative key's tonic.
+const FIRST_CHORD_BONUS: f32 = 0.6;
+/// The same for the last chord (the final cadence).
+const LAST_CHORD_BONUS: f32 = 0.15;
+/// Weight of authentic cadences (a major or dominant-seventh chord resolving a fifth down):
+/// the share of chord changes that resolve onto a key's tonic chord, times this.
+const CADENCE_WEIGHT: f32 = 0.5;
+/// Chords shorter than this (seconds) do not count as the first or last chord.
+const MIN_CADENCE_CHORD_SEC: f64 = 0.5;
+/// Temperature of the softmax that turns key scores into probabilities.
+const SCORE_TEMPERATURE: f32 = 0.05;
+
+/// A candidate key with its probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyCandidate {
+    pub name: String,
+    /// Probability of this key among the 24 (0..1).
+    pub score: f64,
+}
 
 /// The `key` section of the result document. A value that cannot be measured is `None` and
 /// `reason` says why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyReport {
-    /// "C minor", "F# major".
+    /// "C minor", "Db major", "G# minor": spelled with the conventional signature.
     pub name: Option<String>,
     pub tonic: Option<String>,
     /// "major" or "minor".
@@ -35,7 +56,10 @@ pub struct KeyReport {
     pub camelot: Option<String>,
     /// Open Key notation, e.g. "1m".
     pub open_key: Option<String>,
+    /// Probability (0..1) that `name` is right.
     pub confidence: Option<f64>,
+    /// The next two candidates, most likely first.
+    pub alternatives: Vec<KeyCandidate>,
     pub reason: Option<String>,
 }
 
@@ -48,99 +72,157 @@ impl KeyReport {
             camelot: None,
             open_key: None,
             confidence: None,
+            alternatives: Vec::new(),
             reason: Some(reason.to_string()),
         }
     }
 }
 
-/// Major or minor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Major,
-    Minor,
-}
-
-/// A key as pitch class of the tonic (C = 0) and mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key {
-    pub tonic: usize,
-    pub mode: Mode,
-}
-
-impl Key {
-    pub fn tonic_name(self) -> &'static str {
-        TONIC_NAMES[self.tonic % 12]
-    }
-
-    pub fn mode_name(self) -> &'static str {
-        match self.mode {
-            Mode::Major => "major",
-            Mode::Minor => "minor",
-        }
-    }
-
-    /// Position on the circle of fifths (1..=12) shared by the Camelot and Open Key wheels,
-    /// counted from the relative major.
-    fn fifths_position(self) -> usize {
-        let major_tonic = match self.mode {
-            Mode::Major => self.tonic,
-            Mode::Minor => (self.tonic + 3) % 12,
-        };
-        (7 * major_tonic) % 12
-    }
-
-    /// Camelot code: C major = 8B, A minor = 8A.
-    pub fn camelot(self) -> String {
-        let number = (self.fifths_position() + 7) % 12 + 1;
-        let letter = match self.mode {
-            Mode::Major => 'B',
-            Mode::Minor => 'A',
-        };
-        format!("{number}{letter}")
-    }
-
-    /// Open Key code: C major = 1d, A minor = 1m.
-    pub fn open_key(self) -> String {
-        let number = self.fifths_position() + 1;
-        let letter = match self.mode {
-            Mode::Major => 'd',
-            Mode::Minor => 'm',
-        };
-        format!("{number}{letter}")
-    }
-}
-
-/// The key of the whole file. Silence, audio under 2 s or no pitched content give `None` values
-/// and a `reason`.
-pub fn analyze(features: &Features) -> KeyReport {
+/// The key of the whole file from its pitch-class profile and its chords. Silence, audio under
+/// 2 s or no pitched content give `None` values and a `reason`.
+pub fn analyze(features: &Features, chords: &[Span]) -> (KeyReport, Option<Key>) {
     if features.is_silent() {
-        return KeyReport::unmeasured("silence: no signal above -80 dBFS");
+        return (
+            KeyReport::unmeasured("silence: no signal above -80 dBFS"),
+            None,
+        );
     }
     if features.duration_sec < MIN_KEY_SEC || features.chroma.is_empty() {
-        return KeyReport::unmeasured("audio too short for a key (needs at least 2 s)");
+        return (
+            KeyReport::unmeasured("audio too short for a key (needs at least 2 s)"),
+            None,
+        );
     }
     let Some(profile) = pitch_class_profile(features) else {
-        return KeyReport::unmeasured("no pitched content found");
+        return (KeyReport::unmeasured("no pitched content found"), None);
     };
-    let scores = key_scores(&profile);
+    let mut scores = key_scores(&profile);
+    let evidence = chord_evidence(chords);
+    for (s, e) in scores.iter_mut().zip(&evidence) {
+        *s += CHORD_WEIGHT * e;
+    }
+    let probs = softmax(&scores);
     let mut order: Vec<usize> = (0..24).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let best = order[0];
-    let key = Key {
-        tonic: best % 12,
-        mode: if best < 12 { Mode::Major } else { Mode::Minor },
-    };
-    let margin = f64::from(scores[best] - scores[order[1]]);
-    let confidence = (f64::from(scores[best]).max(0.0) * (margin * 10.0).min(1.0)).clamp(0.0, 1.0);
-    KeyReport {
-        name: Some(format!("{} {}", key.tonic_name(), key.mode_name())),
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    let key = key_of_index(order[0]);
+    let round = |p: f32| (f64::from(p) * 100.0).round() / 100.0;
+    let alternatives = order[1..3]
+        .iter()
+        .map(|&i| KeyCandidate {
+            name: key_of_index(i).name(),
+            score: round(probs[i]),
+        })
+        .collect();
+    let report = KeyReport {
+        name: Some(key.name()),
         tonic: Some(key.tonic_name().to_string()),
         mode: Some(key.mode_name().to_string()),
         camelot: Some(key.camelot()),
         open_key: Some(key.open_key()),
-        confidence: Some((confidence * 100.0).round() / 100.0),
+        confidence: Some(round(probs[order[0]])),
+        alternatives,
         reason: None,
+    };
+    (report, Some(key))
+}
+
+/// Index 0..12 = major keys on C..B, 12..24 = minor keys.
+fn key_of_index(i: usize) -> Key {
+    Key {
+        tonic: i % 12,
+        mode: if i < 12 { Mode::Major } else { Mode::Minor },
     }
+}
+
+fn softmax(scores: &[f32; 24]) -> [f32; 24] {
+    let max = scores.iter().fold(f32::MIN, |m, &v| m.max(v));
+    let e: [f32; 24] = std::array::from_fn(|i| ((scores[i] - max) / SCORE_TEMPERATURE).exp());
+    let sum: f32 = e.iter().sum();
+    std::array::from_fn(|i| e[i] / sum)
+}
+
+/// How well a chord of `quality` on the root `interval` semitones above the tonic fits the
+/// key's harmony (1 = tonic chord; negative = foreign to the key).
+fn chord_fit(interval: usize, minor_chord: bool, mode: Mode) -> f32 {
+    match (mode, interval, minor_chord) {
+        (Mode::Major, 0, false) | (Mode::Minor, 0, true) => 1.0,
+        // Dominant and subdominant.
+        (Mode::Major, 7, false) | (Mode::Minor, 7, false) => 0.7,
+        (Mode::Major, 5, false) | (Mode::Minor, 5, true) => 0.6,
+        (Mode::Minor, 7, true) => 0.4,
+        // The other diatonic chords.
+        (Mode::Major, 2, true) | (Mode::Major, 9, true) => 0.4,
+        (Mode::Major, 4, true) => 0.3,
+        (Mode::Minor, 3, false) => 0.4,
+        (Mode::Minor, 8, false) | (Mode::Minor, 10, false) => 0.45,
+        // Common borrowings: bVII in major, IV in minor (Dorian).
+        (Mode::Major, 10, false) | (Mode::Minor, 5, false) => 0.1,
+        (Mode::Major, 2, false) | (Mode::Major, 4, false) | (Mode::Minor, 2, true) => 0.0,
+        _ => -0.3,
+    }
+}
+
+/// Chord evidence for each of the 24 keys: the duration-weighted fit of the chords, plus the
+/// first and last chords landing on the tonic.
+fn chord_evidence(chords: &[Span]) -> [f32; 24] {
+    let mut out = [0.0f32; 24];
+    let sounding: Vec<(f64, usize, bool)> = chords
+        .iter()
+        .filter_map(|s| {
+            s.chord.map(|c| {
+                (
+                    s.end - s.start,
+                    c.root,
+                    matches!(c.quality, Quality::Minor | Quality::Minor7),
+                )
+            })
+        })
+        .collect();
+    let total: f64 = sounding.iter().map(|s| s.0).sum();
+    if total <= 0.0 {
+        return out;
+    }
+    // Authentic cadences: V or V7 going to the chord a fifth below, counted for that chord's key.
+    let mut cadences = [0.0f32; 24];
+    let mut changes = 0usize;
+    for pair in chords.windows(2) {
+        let (Some(a), Some(b)) = (pair[0].chord, pair[1].chord) else {
+            continue;
+        };
+        changes += 1;
+        if b.root == (a.root + 5) % 12 {
+            let strength = match a.quality {
+                Quality::Dominant7 => 1.0,
+                Quality::Major => 0.5,
+                _ => 0.0,
+            };
+            let minor = matches!(b.quality, Quality::Minor | Quality::Minor7);
+            cadences[b.root + if minor { 12 } else { 0 }] += strength;
+        }
+    }
+    let first = sounding.iter().find(|s| s.0 >= MIN_CADENCE_CHORD_SEC);
+    let last = sounding.iter().rev().find(|s| s.0 >= MIN_CADENCE_CHORD_SEC);
+    for (i, slot) in out.iter_mut().enumerate() {
+        let key = key_of_index(i);
+        let is_tonic = |&(_, root, minor): &(f64, usize, bool)| {
+            root == key.tonic && minor == (key.mode == Mode::Minor)
+        };
+        let mut fit = 0.0f64;
+        for &(d, root, minor) in &sounding {
+            let interval = (root + 12 - key.tonic) % 12;
+            fit += d * f64::from(chord_fit(interval, minor, key.mode));
+        }
+        let mut e = (fit / total) as f32;
+        if first.is_some_and(is_tonic) {
+            e += FIRST_CHORD_BONUS;
+        }
+        e += CADENCE_WEIGHT * cadences[i] / changes.max(1) as f32;
+        if last.is_some_and(is_tonic) {
+            e += LAST_CHORD_BONUS;
+        }
+        *slot = e;
+    }
+    out
 }
 
 /// The file's pitch-class profile: each frame normalised to its maximum, then summed, so that
@@ -196,7 +278,7 @@ mod tests {
     use crate::engine::features::synth;
 
     fn key_of(signal: &[f32], rate: u32) -> KeyReport {
-        analyze(&Features::compute(signal, rate))
+        analyze(&Features::compute(signal, rate), &[]).0
     }
 
     #[test]
@@ -306,7 +388,7 @@ mod tests {
     }
 
     #[test]
-    fn tonic_names_use_common_flat_spellings() {
+    fn major_tonic_names_use_the_signature_with_fewer_accidentals() {
         let names: Vec<&str> = (0..12)
             .map(|tonic| {
                 Key {
@@ -319,7 +401,7 @@ mod tests {
         assert_eq!(
             names,
             [
-                "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"
+                "C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"
             ]
         );
     }

@@ -269,7 +269,10 @@ fn json_output_is_one_document_for_any_number_of_files() {
     let out = tonearm(&["--json".as_ref(), good.as_os_str()]);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 2, "one file: the result document itself");
+    assert_eq!(
+        v["schema_version"], 2,
+        "one file: the result document itself"
+    );
 }
 
 #[test]

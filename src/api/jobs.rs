@@ -123,6 +123,25 @@ fn accepted(id: u128, status: JobStatus, replayed: bool, webhook: bool) -> Respo
     r
 }
 
+/// Streams the upload to `partial`, at the server's pace, refusing anything that is not audio.
+async fn receive_audio(
+    ctx: &Ctx,
+    body: Incoming,
+    partial: std::path::PathBuf,
+    max: u64,
+) -> Result<upload::Upload, ApiError> {
+    upload::receive(
+        &ctx.parts.headers,
+        body,
+        partial,
+        max,
+        ctx.body_pace(),
+        engine::sniff,
+    )
+    .await
+    .map_err(upload_error)
+}
+
 fn queue_full() -> ApiError {
     ApiError::new(
         ErrorCode::QueueFull,
@@ -281,19 +300,7 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     let id = JobId::generate().map_err(|_| ApiError::internal())?.0;
     let job = JobId(id).to_string();
     let partial = jobs.uploads_dir().join(format!("{job}.{PARTIAL_SUFFIX}"));
-    let mut up = upload::receive(
-        &ctx.parts.headers,
-        body,
-        partial,
-        max,
-        ctx.body_pace(),
-        engine::sniff,
-    )
-    .await
-    .map_err(upload_error)?;
-    let Some(format) = engine::sniff(&up.head) else {
-        return Err(upload_error(UploadError::NotAudio));
-    };
+    let mut up = receive_audio(&ctx, body, partial, max).await?;
     // The queue place is taken only now that the upload is whole: slow uploads never hold one.
     let Some(slot) = jobs.try_reserve() else {
         return Err(queue_full());
@@ -318,7 +325,7 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         started_at_ms: None,
         finished_at_ms: None,
         filename,
-        format: format.to_string(),
+        format: up.format.to_string(),
         size_bytes: up.size,
         blake3: up.blake3.clone(),
         sha256: up.sha256.clone(),
@@ -418,16 +425,7 @@ async fn replay_if_same(
         .uploads_dir()
         .join(format!("{tmp}.replay.{PARTIAL_SUFFIX}"));
     // Dropped at the end of this function, which removes the file.
-    let up = upload::receive(
-        &ctx.parts.headers,
-        body,
-        partial,
-        max,
-        ctx.body_pace(),
-        engine::sniff,
-    )
-    .await
-    .map_err(upload_error)?;
+    let up = receive_audio(ctx, body, partial, max).await?;
     let url = up.fields.get("webhook_url").map(|u| u.trim().to_string());
     let same =
         up.sha256 == rec.sha256 && display_name(&up) == rec.filename && url == rec.webhook_url;

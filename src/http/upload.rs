@@ -18,8 +18,6 @@ use tokio::io::AsyncWriteExt;
 const MAX_TEXT_FIELD: usize = 8 * 1024;
 /// The same bound in characters, as the OpenAPI document states it (`maxLength`).
 const MAX_TEXT_FIELD_CHARS: usize = 2048;
-/// Bytes kept from the start of the file for format sniffing.
-const HEAD_BYTES: usize = 4096;
 /// Bytes the container sniff needs (the longest magic number ends at byte 12).
 const SNIFF_BYTES: usize = 16;
 
@@ -55,7 +53,8 @@ pub struct Upload {
     pub size: u64,
     pub blake3: String,
     pub sha256: String,
-    pub head: Vec<u8>,
+    /// The container, recognised from the file's first bytes.
+    pub format: &'static str,
     /// The file name the client gave in the part's Content-Disposition.
     pub part_filename: Option<String>,
     pub fields: HashMap<String, String>,
@@ -167,9 +166,9 @@ async fn read_form(
                 }
                 let part_filename = field.file_name().map(str::to_string);
                 guard.0 = Some(partial_path.clone());
-                let (size, blake3, sha256, head) =
+                let (size, blake3, sha256, format) =
                     write_part(field, &partial_path, max_bytes, sniff).await?;
-                file_info = Some((size, blake3, sha256, head, part_filename));
+                file_info = Some((size, blake3, sha256, format, part_filename));
             }
             "filename" | "webhook_url" => {
                 let mut value = Vec::new();
@@ -195,14 +194,15 @@ async fn read_form(
             _ => return Err(UploadError::UnknownField(name)),
         }
     }
-    let (size, blake3, sha256, head, part_filename) = file_info.ok_or(UploadError::MissingFile)?;
+    let (size, blake3, sha256, format, part_filename) =
+        file_info.ok_or(UploadError::MissingFile)?;
     guard.0 = None;
     Ok(Upload {
         path: partial_path.clone(),
         size,
         blake3,
         sha256,
-        head,
+        format,
         part_filename,
         fields,
         keep: false,
@@ -214,14 +214,14 @@ async fn write_part(
     path: &Path,
     max_bytes: u64,
     sniff: fn(&[u8]) -> Option<&'static str>,
-) -> Result<(u64, String, String, Vec<u8>), UploadError> {
+) -> Result<(u64, String, String, &'static str), UploadError> {
     let file = tokio::fs::File::create(path).await?;
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut b3 = blake3::Hasher::new();
     let mut sha = Sha256::new();
-    let mut head = Vec::with_capacity(HEAD_BYTES);
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut size: u64 = 0;
-    let mut sniffed = false;
+    let mut format = None;
     loop {
         let chunk = match field.chunk().await {
             Ok(Some(c)) => c,
@@ -232,16 +232,13 @@ async fn write_part(
         if size > max_bytes {
             return Err(UploadError::TooLarge(max_bytes));
         }
-        if head.len() < HEAD_BYTES {
-            let take = (HEAD_BYTES - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
         // The container is recognised from the first bytes, so a large file that is not audio
         // is refused after a few KiB instead of being stored whole first.
-        if !sniffed && head.len() >= SNIFF_BYTES {
-            sniffed = true;
-            if sniff(&head).is_none() {
-                return Err(UploadError::NotAudio);
+        if format.is_none() {
+            let take = (SNIFF_BYTES - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+            if head.len() == SNIFF_BYTES {
+                format = Some(sniff(&head).ok_or(UploadError::NotAudio)?);
             }
         }
         b3.update(&chunk);
@@ -251,12 +248,14 @@ async fn write_part(
     if size == 0 {
         return Err(UploadError::EmptyFile);
     }
-    if !sniffed && sniff(&head).is_none() {
-        return Err(UploadError::NotAudio);
-    }
+    // A file shorter than the sniff window is judged on what there is.
+    let format = match format {
+        Some(f) => f,
+        None => sniff(&head).ok_or(UploadError::NotAudio)?,
+    };
     out.flush().await?;
     // The job is acknowledged only once its audio is durable.
     out.into_inner().sync_all().await?;
     let sha_hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((size, b3.finalize().to_hex().to_string(), sha_hex, head))
+    Ok((size, b3.finalize().to_hex().to_string(), sha_hex, format))
 }

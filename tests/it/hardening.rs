@@ -316,56 +316,45 @@ fn the_data_directory_and_its_files_are_private() {
     assert_eq!(mode(&s.data_dir().join("uploads")), 0o700);
 }
 
+/// Runs `tonearm serve` on `listen` and `data`, expecting it to refuse to start; returns stderr.
+fn serve_refused(dir: &std::path::Path, listen: &str, data: &std::path::Path) -> String {
+    let cfg = write_file(
+        dir,
+        "tonearm.toml",
+        &format!(
+            "[server]\nlisten = \"{listen}\"\n[storage]\ndata_dir = {:?}\n",
+            data.display().to_string()
+        ),
+    );
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .env_remove("TONEARM_DATA_DIR")
+        .env_remove("TONEARM_LISTEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_data_directory_others_can_write_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let cfg = write_file(
-        dir.path(),
-        "tonearm.toml",
-        &format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\ndata_dir = {:?}\n",
-            data.display().to_string()
-        ),
-    );
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .env_remove("TONEARM_DATA_DIR")
-        .env_remove("TONEARM_LISTEN")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = serve_refused(dir.path(), "127.0.0.1:0", &data);
     assert!(err.contains("writable by other users"), "{err}");
     assert!(err.contains(&data.display().to_string()), "{err}");
     assert!(!data.join("tonearm.redb").exists());
 }
 
 #[test]
-fn a_server_that_cannot_bind_leaves_no_data_directory_and_says_where_it_would_be() {
+fn a_server_that_cannot_bind_leaves_no_data_directory() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let cfg = write_file(
-        dir.path(),
-        "tonearm.toml",
-        &format!(
-            "[server]\nlisten = \"{}\"\n[storage]\ndata_dir = {:?}\n",
-            taken.local_addr().unwrap(),
-            data.display().to_string()
-        ),
-    );
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .env_remove("TONEARM_DATA_DIR")
-        .env_remove("TONEARM_LISTEN")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    serve_refused(dir.path(), &taken.local_addr().unwrap().to_string(), &data);
     assert!(!data.exists(), "an empty data directory was left behind");
 }
 

@@ -2,13 +2,19 @@
 //! one write transaction per logical operation. Synchronous: async callers wrap calls in
 //! `spawn_blocking`. Knows nothing of HTTP, scopes or audio.
 
+mod accounts;
 pub mod codec;
+mod credits;
 mod deliveries;
 pub mod disk;
 mod jobs;
+mod keys;
+mod projects;
 pub mod schema;
 mod webhooks;
 
+pub use credits::CreditChange;
+use credits::credits_in;
 pub use deliveries::{AttemptOutcome, NewDelivery, StartedAttempt};
 pub use jobs::{InsertJob, JobInserted};
 
@@ -19,7 +25,7 @@ use std::sync::{Arc, RwLock};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use codec::{Record, decode, encode};
-use schema::{AccountRecord, KeyRecord, LedgerRecord, ProjectRecord, TokenRecord, table};
+use schema::table;
 
 pub const DB_FILE: &str = "tonearm.redb";
 
@@ -267,353 +273,6 @@ impl Store {
         Ok(())
     }
 
-    // ---- accounts ----
-
-    /// Creates an account together with its `default` project.
-    pub fn create_account(
-        &self,
-        id: u128,
-        account: &AccountRecord,
-        default_project: (u128, &ProjectRecord),
-    ) -> Result<()> {
-        let txn = self.begin_write()?;
-        put(&txn, table::ACCOUNTS, id, account)?;
-        put(&txn, table::PROJECTS, default_project.0, default_project.1)?;
-        txn.open_table(table::PROJECTS_BY_ACCOUNT)?
-            .insert((id, default_project.0), ())?;
-        txn.commit()?;
-        Ok(())
-    }
-
-    pub fn get_account(&self, id: u128) -> Result<Option<AccountRecord>> {
-        self.get(table::ACCOUNTS, "accounts", id)
-    }
-
-    pub fn list_accounts(&self, after: Option<u128>, limit: usize) -> Result<Page<AccountRecord>> {
-        self.list(table::ACCOUNTS, "accounts", after, limit)
-    }
-
-    /// Applies `change` to the stored account; `Ok(None)` when there is none.
-    pub fn update_account(
-        &self,
-        id: u128,
-        change: impl FnOnce(&mut AccountRecord),
-    ) -> Result<Option<AccountRecord>> {
-        self.update(table::ACCOUNTS, "accounts", id, change)
-    }
-
-    /// Deletes an account with its projects and keys. Returns the ids of the deleted keys.
-    pub fn delete_account(&self, id: u128) -> Result<Option<Vec<u128>>> {
-        let txn = self.begin_write()?;
-        if txn.open_table(table::ACCOUNTS)?.remove(id)?.is_none() {
-            return Ok(None);
-        }
-        let projects = index_ids(&txn, table::PROJECTS_BY_ACCOUNT, id)?;
-        {
-            let mut t = txn.open_table(table::PROJECTS)?;
-            let mut idx = txn.open_table(table::PROJECTS_BY_ACCOUNT)?;
-            for p in &projects {
-                t.remove(*p)?;
-                idx.remove((id, *p))?;
-            }
-        }
-        for p in &projects {
-            webhooks::delete_project_secrets_in(&txn, *p)?;
-        }
-        let keys = index_ids(&txn, table::KEYS_BY_ACCOUNT, id)?;
-        {
-            let mut t = txn.open_table(table::KEYS)?;
-            let mut idx = txn.open_table(table::KEYS_BY_ACCOUNT)?;
-            for k in &keys {
-                t.remove(*k)?;
-                idx.remove((id, *k))?;
-            }
-        }
-        txn.open_table(table::USAGE)?
-            .retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
-        txn.open_table(table::LEDGER)?
-            .retain_in((id, 0)..=(id, u128::MAX), |_, _| false)?;
-        txn.commit()?;
-        Ok(Some(keys))
-    }
-
-    pub fn all_accounts(&self) -> Result<Vec<(u128, AccountRecord)>> {
-        Ok(self
-            .list(table::ACCOUNTS, "accounts", None, usize::MAX)?
-            .items)
-    }
-
-    // ---- usage and credits ----
-
-    /// Writes monthly call counts: (account, month index, count).
-    pub fn record_usage(&self, counts: &[(u128, u32, u64)]) -> Result<()> {
-        if counts.is_empty() {
-            return Ok(());
-        }
-        let txn = self.begin_write()?;
-        {
-            let mut t = txn.open_table(table::USAGE)?;
-            for &(account, month, count) in counts {
-                t.insert((account, month), count)?;
-            }
-        }
-        txn.commit()?;
-        Ok(())
-    }
-
-    /// Every account's call count for one month.
-    pub fn usage_for_month(&self, month: u32) -> Result<Vec<(u128, u64)>> {
-        let txn = self.begin_read()?;
-        let t = txn.open_table(table::USAGE)?;
-        let mut out = Vec::new();
-        for entry in t.iter()? {
-            let (k, v) = entry?;
-            let (account, m) = k.value();
-            if m == month {
-                out.push((account, v.value()));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Moves credits in one transaction with its ledger entries. First, when `monthly_grant` is
-    /// given and the account has not had this `month`'s grant, adds it (`monthly_reset`). Then
-    /// applies `change`, refusing with `InsufficientCredits` a debit the balance cannot cover.
-    /// Returns the balance after.
-    pub fn apply_credits(
-        &self,
-        account: u128,
-        month: u32,
-        monthly_grant: Option<i64>,
-        change: Option<CreditChange>,
-        now_ms: u64,
-    ) -> Result<i64> {
-        let txn = self.begin_write()?;
-        match credits_in(&txn, account, month, monthly_grant, change, now_ms) {
-            Ok((balance, wrote)) => {
-                // Most reads of the balance move nothing: no commit, no fsync.
-                if wrote {
-                    txn.commit()?;
-                }
-                Ok(balance)
-            }
-            Err(e @ Error::InsufficientCredits { .. }) => {
-                // A due monthly grant is kept even when the debit is refused.
-                txn.commit()?;
-                Err(e)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Ledger entries of an account, newest first, strictly older than `before` when given.
-    pub fn list_ledger(
-        &self,
-        account: u128,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Page<LedgerRecord>> {
-        let txn = self.begin_read()?;
-        let t = txn.open_table(table::LEDGER)?;
-        let end = before.unwrap_or(u128::MAX);
-        let mut items = Vec::new();
-        let mut next = None;
-        if end > 0 {
-            for entry in t.range((account, 0)..(account, end))?.rev() {
-                let (k, v) = entry?;
-                if items.len() == limit {
-                    next = items.last().map(|(id, _)| *id);
-                    break;
-                }
-                items.push((k.value().1, decode("ledger", v.value())?));
-            }
-        }
-        Ok(Page { items, next })
-    }
-
-    // ---- projects ----
-
-    /// Creates a project; `Error::NotFound` without the account, `Error::Exists` when the
-    /// account already has a project of that name.
-    pub fn create_project(&self, id: u128, project: &ProjectRecord) -> Result<()> {
-        let txn = self.begin_write()?;
-        if txn
-            .open_table(table::ACCOUNTS)?
-            .get(project.account)?
-            .is_none()
-        {
-            return Err(Error::NotFound);
-        }
-        for p in index_ids(&txn, table::PROJECTS_BY_ACCOUNT, project.account)? {
-            let existing: Option<ProjectRecord> =
-                get_in(&txn.open_table(table::PROJECTS)?, "projects", p)?;
-            if existing.is_some_and(|e| e.name == project.name) {
-                return Err(Error::Exists);
-            }
-        }
-        put(&txn, table::PROJECTS, id, project)?;
-        txn.open_table(table::PROJECTS_BY_ACCOUNT)?
-            .insert((project.account, id), ())?;
-        txn.commit()?;
-        Ok(())
-    }
-
-    pub fn get_project(&self, id: u128) -> Result<Option<ProjectRecord>> {
-        self.get(table::PROJECTS, "projects", id)
-    }
-
-    /// An account's projects in creation order.
-    pub fn list_projects(
-        &self,
-        account: u128,
-        after: Option<u128>,
-        limit: usize,
-    ) -> Result<Page<ProjectRecord>> {
-        self.list_by_index(
-            table::PROJECTS_BY_ACCOUNT,
-            table::PROJECTS,
-            "projects",
-            account,
-            after,
-            limit,
-        )
-    }
-
-    /// Deletes a project and the keys that belong to it. Returns the deleted key ids.
-    pub fn delete_project(&self, id: u128) -> Result<Option<Vec<u128>>> {
-        let txn = self.begin_write()?;
-        let Some(project): Option<ProjectRecord> =
-            get_in(&txn.open_table(table::PROJECTS)?, "projects", id)?
-        else {
-            return Ok(None);
-        };
-        txn.open_table(table::PROJECTS)?.remove(id)?;
-        txn.open_table(table::PROJECTS_BY_ACCOUNT)?
-            .remove((project.account, id))?;
-        webhooks::delete_project_secrets_in(&txn, id)?;
-        let mut deleted = Vec::new();
-        for k in index_ids(&txn, table::KEYS_BY_ACCOUNT, project.account)? {
-            let key: Option<KeyRecord> = get_in(&txn.open_table(table::KEYS)?, "keys", k)?;
-            if key.is_some_and(|key| key.project == id) {
-                txn.open_table(table::KEYS)?.remove(k)?;
-                txn.open_table(table::KEYS_BY_ACCOUNT)?
-                    .remove((project.account, k))?;
-                deleted.push(k);
-            }
-        }
-        txn.commit()?;
-        Ok(Some(deleted))
-    }
-
-    // ---- API keys ----
-
-    /// Stores a new key unless its account already holds `max_active` keys that are neither
-    /// revoked nor expired at `now_ms` (checked in the same transaction, so concurrent creates
-    /// cannot overshoot).
-    pub fn insert_key(
-        &self,
-        id: u128,
-        key: &KeyRecord,
-        max_active: usize,
-        now_ms: u64,
-    ) -> Result<()> {
-        let txn = self.begin_write()?;
-        let mut active = 0;
-        for k in index_ids(&txn, table::KEYS_BY_ACCOUNT, key.account)? {
-            let existing: Option<KeyRecord> = get_in(&txn.open_table(table::KEYS)?, "keys", k)?;
-            if existing.is_some_and(|e| {
-                e.revoked_at_ms.is_none() && e.expires_at_ms.is_none_or(|x| x > now_ms)
-            }) {
-                active += 1;
-            }
-        }
-        if active >= max_active {
-            return Err(Error::LimitReached(max_active));
-        }
-        put(&txn, table::KEYS, id, key)?;
-        txn.open_table(table::KEYS_BY_ACCOUNT)?
-            .insert((key.account, id), ())?;
-        txn.commit()?;
-        Ok(())
-    }
-
-    pub fn get_key(&self, id: u128) -> Result<Option<KeyRecord>> {
-        self.get(table::KEYS, "keys", id)
-    }
-
-    /// Keys of one account, or of all accounts, in creation order.
-    pub fn list_keys(
-        &self,
-        account: Option<u128>,
-        after: Option<u128>,
-        limit: usize,
-    ) -> Result<Page<KeyRecord>> {
-        match account {
-            Some(a) => {
-                self.list_by_index(table::KEYS_BY_ACCOUNT, table::KEYS, "keys", a, after, limit)
-            }
-            None => self.list(table::KEYS, "keys", after, limit),
-        }
-    }
-
-    pub fn update_key(
-        &self,
-        id: u128,
-        change: impl FnOnce(&mut KeyRecord),
-    ) -> Result<Option<KeyRecord>> {
-        self.update(table::KEYS, "keys", id, change)
-    }
-
-    /// Every key, for building the in-memory verification index at start-up.
-    pub fn all_keys(&self) -> Result<Vec<(u128, KeyRecord)>> {
-        Ok(self.list(table::KEYS, "keys", None, usize::MAX)?.items)
-    }
-
-    // ---- management tokens ----
-
-    pub fn insert_token(&self, id: u128, token: &TokenRecord) -> Result<()> {
-        let txn = self.begin_write()?;
-        put(&txn, table::TOKENS, id, token)?;
-        txn.commit()?;
-        Ok(())
-    }
-
-    pub fn list_tokens(&self, after: Option<u128>, limit: usize) -> Result<Page<TokenRecord>> {
-        self.list(table::TOKENS, "tokens", after, limit)
-    }
-
-    pub fn update_token(
-        &self,
-        id: u128,
-        change: impl FnOnce(&mut TokenRecord),
-    ) -> Result<Option<TokenRecord>> {
-        self.update(table::TOKENS, "tokens", id, change)
-    }
-
-    pub fn all_tokens(&self) -> Result<Vec<(u128, TokenRecord)>> {
-        Ok(self.list(table::TOKENS, "tokens", None, usize::MAX)?.items)
-    }
-
-    /// Writes batched last-used times in one transaction; ids that no longer exist are skipped.
-    pub fn record_last_used(&self, keys: &[(u128, u64)], tokens: &[(u128, u64)]) -> Result<()> {
-        if keys.is_empty() && tokens.is_empty() {
-            return Ok(());
-        }
-        let txn = self.begin_write()?;
-        for &(id, at) in keys {
-            update_in::<KeyRecord>(&txn, table::KEYS, "keys", id, |k| {
-                k.last_used_at_ms = Some(at)
-            })?;
-        }
-        for &(id, at) in tokens {
-            update_in::<TokenRecord>(&txn, table::TOKENS, "tokens", id, |t| {
-                t.last_used_at_ms = Some(at)
-            })?;
-        }
-        txn.commit()?;
-        Ok(())
-    }
-
     // ---- generic helpers ----
 
     fn get<T: Record>(&self, def: IdTable, name: &'static str, id: u128) -> Result<Option<T>> {
@@ -690,84 +349,6 @@ impl Store {
         }
         Ok(Page { items, next })
     }
-}
-
-/// Credits inside a caller's write transaction (see `Store::apply_credits`): the balance after
-/// and whether anything was written. On `InsufficientCredits` only the due monthly grant has
-/// been written.
-fn credits_in(
-    txn: &WriteTransaction,
-    account: u128,
-    month: u32,
-    monthly_grant: Option<i64>,
-    change: Option<CreditChange>,
-    now_ms: u64,
-) -> Result<(i64, bool)> {
-    let Some(mut acct): Option<AccountRecord> =
-        get_in(&txn.open_table(table::ACCOUNTS)?, "accounts", account)?
-    else {
-        return Err(Error::NotFound);
-    };
-    let mut entries = Vec::new();
-    if let Some(grant) = monthly_grant
-        && acct.credits_month != month
-    {
-        acct.credits = acct.credits.saturating_add(grant);
-        acct.credits_month = month;
-        entries.push(LedgerRecord {
-            at_ms: now_ms,
-            kind: "monthly_reset".into(),
-            amount: grant,
-            balance_after: acct.credits,
-            reference: None,
-            note: None,
-        });
-    }
-    let mut refused = None;
-    if let Some(c) = change {
-        if c.amount < 0 && acct.credits.saturating_add(c.amount) < 0 {
-            refused = Some(acct.credits);
-        } else {
-            acct.credits = acct.credits.saturating_add(c.amount);
-            entries.push(LedgerRecord {
-                at_ms: now_ms,
-                kind: c.kind,
-                amount: c.amount,
-                balance_after: acct.credits,
-                reference: c.reference,
-                note: c.note,
-            });
-        }
-    }
-    if !entries.is_empty() {
-        put(txn, table::ACCOUNTS, account, &acct)?;
-        let mut t = txn.open_table(table::LEDGER)?;
-        for e in &entries {
-            let bytes = encode(e)?;
-            t.insert((account, ledger_entry_id(e.at_ms)), bytes.as_slice())?;
-        }
-    }
-    match refused {
-        Some(balance) => Err(Error::InsufficientCredits { balance }),
-        None => Ok((acct.credits, !entries.is_empty())),
-    }
-}
-
-/// A credit movement to apply.
-#[derive(Debug, Clone)]
-pub struct CreditChange {
-    pub kind: String,
-    pub amount: i64,
-    pub reference: Option<String>,
-    pub note: Option<String>,
-}
-
-/// Ledger entry ids: Unix ms in the high bits, a process-wide sequence in the low bits, so they
-/// sort by time and never collide within a process.
-fn ledger_entry_id(now_ms: u64) -> u128 {
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    (u128::from(now_ms) << 64) | u128::from(seq)
 }
 
 fn put<T: Record>(txn: &WriteTransaction, def: IdTable, id: u128, rec: &T) -> Result<()> {
@@ -870,7 +451,7 @@ pub fn prepare_data_dir(data_dir: &Path) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::schema::SecretDigest;
+    use super::schema::{AccountRecord, KeyRecord, ProjectRecord, SecretDigest};
     use super::*;
 
     fn account() -> AccountRecord {

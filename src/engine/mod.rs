@@ -16,6 +16,7 @@ pub mod report;
 mod sniff;
 pub mod tempo;
 mod tempo_metre;
+pub mod tags;
 pub mod truepeak;
 
 use std::path::Path;

@@ -21,8 +21,9 @@ use symphonia::core::meta::MetadataOptions;
 use tonearm::engine::decode::Source;
 use tonearm::engine::loudness::LoudnessMeter;
 use tonearm::engine::opus::OpusStream;
+use tonearm::engine::reports::mix::{MixMeter, MixTargets};
 use tonearm::engine::truepeak::TruePeakMeter;
-use tonearm::engine::{self, Options, downbeats, features, form, harmony, key, tempo};
+use tonearm::engine::{self, Options, downbeats, features, form, harmony, key, tags, tempo};
 
 #[derive(Default, Debug, Clone, Copy)]
 struct Stages {
@@ -37,6 +38,11 @@ struct Stages {
     beat_frames: Duration,
     chords: Duration,
     sections: Duration,
+    mix_meter: Duration,
+    tag_input: Duration,
+    descriptors: Duration,
+    tagger: Duration,
+    sound_reports: Duration,
     whole_one_thread: Duration,
 }
 
@@ -53,6 +59,11 @@ impl std::ops::AddAssign for Stages {
         self.beat_frames += o.beat_frames;
         self.chords += o.chords;
         self.sections += o.sections;
+        self.mix_meter += o.mix_meter;
+        self.tag_input += o.tag_input;
+        self.descriptors += o.descriptors;
+        self.tagger += o.tagger;
+        self.sound_reports += o.sound_reports;
         self.whole_one_thread += o.whole_one_thread;
     }
 }
@@ -68,6 +79,8 @@ fn main() {
         eprintln!("no audio files in {}", dir.display());
         std::process::exit(2);
     }
+    // The tagger's plan is built once per process, as in the server: not part of any file's time.
+    tags::model::warm_up().expect("the audio tagger loads");
     let one = pool(1);
     let all_cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let many = pool(all_cores);
@@ -171,6 +184,14 @@ fn main() {
         per_min(total.chords),
         per_min(total.key),
         per_min(total.sections)
+    );
+    println!(
+        "  per audio minute: mix meter {}, tagger input (16 kHz segments, envelope) {}, descriptors (HPSS, DFA) {}, tagger (CED-Tiny) {}, genre + mood + stems + mix + release kit {}",
+        per_min(total.mix_meter),
+        per_min(total.tag_input),
+        per_min(total.descriptors),
+        per_min(total.tagger),
+        per_min(total.sound_reports)
     );
     println!(
         "  whole analysis, 1 thread, per file {:>8}",
@@ -284,7 +305,27 @@ fn stages(path: &Path) -> Stages {
     }
     std::hint::black_box(peaks.iter().map(TruePeakMeter::true_peak).sum::<f32>());
     s.true_peak_only = t.elapsed();
+    let t = Instant::now();
+    let mut mix = MixMeter::new(roles.len(), info.sample_rate);
+    for c in &chunks {
+        mix.push(c);
+    }
+    let mix = mix.finish();
+    s.mix_meter = t.elapsed();
     drop(chunks);
+    let t = Instant::now();
+    let input = tags::Input::extract(&mono, info.sample_rate);
+    s.tag_input = t.elapsed();
+    let t = Instant::now();
+    std::hint::black_box(tags::descriptors::measure(&input.segments, &input.envelope));
+    s.descriptors = t.elapsed();
+    let t = Instant::now();
+    for seg in &input.segments {
+        std::hint::black_box(tags::model::probabilities(seg).expect("tagger"));
+    }
+    s.tagger = t.elapsed();
+    // The tagging as the engine runs it (descriptors and model again), outside the timings.
+    let tagging = tags::Tagging::run(input);
 
     let t = Instant::now();
     let f = features::Features::compute(&mono, info.sample_rate);
@@ -312,8 +353,29 @@ fn stages(path: &Path) -> Stages {
         let per_bar = tempo::beats_per_bar(sig);
         tempo.downbeats = downbeats::find(&f, &tempo.beats, per_bar, &spans);
     }
-    std::hint::black_box(form::analyze(&frames, &tempo.downbeats, f.duration_sec));
+    let structure = std::hint::black_box(form::analyze(&frames, &tempo.downbeats, f.duration_sec));
     s.sections = t.elapsed();
+    let (key_report, _) = key::analyze(&f, &spans);
+    let loudness = {
+        let mut m = LoudnessMeter::new(&roles, info.sample_rate);
+        m.push(std::slice::from_ref(&mono));
+        m.finish()
+    };
+    let t = Instant::now();
+    std::hint::black_box(engine::describe(
+        &tagging,
+        &f,
+        &engine::Finished {
+            tempo: &tempo,
+            key: &key_report,
+            structure: &structure,
+        },
+        &loudness,
+        &mix,
+        &MixTargets::default(),
+        s.audio_sec,
+    ));
+    s.sound_reports = t.elapsed();
     drop(mono);
 
     let t = Instant::now();

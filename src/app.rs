@@ -126,6 +126,14 @@ impl Server {
             &config,
             deliveries.clone(),
         )?;
+        // The audio tagger's plan is built once per process; build it now, off the runtime, so
+        // the first job does not wait for it.
+        std::thread::spawn(|| match crate::engine::tags::model::warm_up() {
+            Ok(()) => tracing::info!("audio tagger loaded"),
+            Err(e) => {
+                tracing::error!(error = %e, "audio tagger unavailable: genre and mood will be null")
+            }
+        });
         let keep_results = config.storage.keep_results;
         let uploads = InFlightUploads::new(
             config.analysis.max_uploads_per_key,

@@ -70,6 +70,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
     };
     let opts = Options {
         max_duration_sec: args.max_duration,
+        ..Options::default()
     };
     let total = args.files.len();
     let show_bar = total > 1 && std::io::stderr().is_terminal();
@@ -301,6 +302,98 @@ fn summary(path: &str, r: &Report) -> String {
             "\n  sections  n/a ({})",
             st.reason.as_deref().unwrap_or("not measured")
         )),
+    }
+    let tags = |v: &[crate::engine::tags::Tag]| {
+        v.iter()
+            .map(|t| format!("{} {:.2}", t.label, t.confidence))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let g = &r.genre;
+    match &g.primary {
+        Some(_) => s.push_str(&format!(
+            "\n  genre     {}{}",
+            tags(&g.top5),
+            if g.low_confidence {
+                " (low confidence)"
+            } else {
+                ""
+            }
+        )),
+        None => s.push_str(&format!(
+            "\n  genre     n/a ({})",
+            g.reason.as_deref().unwrap_or("not measured")
+        )),
+    }
+    let md = &r.mood;
+    let score = |v: Option<u32>| v.map_or("n/a".to_string(), |x| x.to_string());
+    match md.reason.as_deref() {
+        None => s.push_str(&format!(
+            "\n  mood      energy {}, danceability {}, valence {} (low confidence){}{}",
+            score(md.energy),
+            score(md.danceability),
+            score(md.valence),
+            if md.tags.is_empty() { "" } else { "; " },
+            tags(&md.tags)
+        )),
+        Some(reason) => s.push_str(&format!("\n  mood      n/a ({reason})")),
+    }
+    if !r.instruments.is_empty() {
+        s.push_str(&format!("\n  sounds    {}", tags(&r.instruments)));
+    }
+    if let (Some(present), Some(c)) = (r.vocals.present, r.vocals.confidence) {
+        s.push_str(&format!(
+            "\n  vocals    {} ({c:.2})",
+            if present { "yes" } else { "no" }
+        ));
+    }
+    let stems: Vec<String> = r
+        .stems_report
+        .stems
+        .iter()
+        .map(|x| {
+            let share = x
+                .energy_share_pct
+                .map_or(String::new(), |e| format!(", {e} % of energy"));
+            format!("{} {}{share}", x.id, if x.present { "yes" } else { "no" })
+        })
+        .collect();
+    if !stems.is_empty() {
+        s.push_str(&format!("\n  stems     {} (estimate)", stems.join("; ")));
+    }
+    let mx = &r.mix_report;
+    if !mx.checks.is_empty() {
+        let flagged: Vec<String> = mx
+            .checks
+            .iter()
+            .filter(|c| c.status != "pass")
+            .map(|c| format!("{} {}", c.id, c.status))
+            .collect();
+        s.push_str(&format!(
+            "\n  mix       {}",
+            if flagged.is_empty() {
+                "every check passes".to_string()
+            } else {
+                flagged.join(", ")
+            }
+        ));
+        if let Some(m) = &mx.priority_move {
+            s.push_str(&format!("\n  fix first {m}"));
+        }
+    }
+    let clips: Vec<String> = r
+        .release_kit
+        .clips
+        .iter()
+        .map(|c| {
+            format!(
+                "{:.0} s at {:.1}-{:.1} ({})",
+                c.duration, c.start, c.end, c.reason
+            )
+        })
+        .collect();
+    if !clips.is_empty() {
+        s.push_str(&format!("\n  clips     {}", clips.join(", ")));
     }
     s
 }

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use raw::{Quota, RawConfig, RawPlan};
+pub use raw::{Quota, RawConfig, RawMix, RawPlan, RawPlatform};
 
 use crate::webhooks::target::TargetPolicy;
 
@@ -89,6 +89,8 @@ pub struct AnalysisConfig {
     pub max_uploads_per_key: usize,
     pub max_uploads_per_account: usize,
     pub max_duration: Duration,
+    /// `[mix]`: platform targets and the true-peak ceiling of the mix report.
+    pub mix: crate::engine::reports::mix::MixTargets,
 }
 
 #[derive(Debug, Clone)]
@@ -381,6 +383,7 @@ impl Config {
             max_uploads_per_key: max_uploads_per_key as usize,
             max_uploads_per_account: max_uploads_per_account as usize,
             max_duration,
+            mix: v.mix(&raw.mix)?,
         };
         let mut trusted_proxies = Vec::new();
         for p in &s.trusted_proxies {
@@ -619,6 +622,62 @@ impl Validator<'_> {
             credits_per_month: r.credits_per_month.unwrap_or(base.credits_per_month),
             max_upload_mb: upload,
             max_keys: keys as usize,
+        })
+    }
+
+    /// `[mix]`: at least one platform, unique names, targets within -40..0 LUFS, dated entries.
+    fn mix(&self, raw: &RawMix) -> Result<crate::engine::reports::mix::MixTargets, Error> {
+        use crate::engine::reports::mix::{MixTargets, PlatformTarget};
+        if !(-20.0..=0.0).contains(&raw.true_peak_max_dbtp) {
+            return Err(self.invalid(
+                "mix",
+                "true_peak_max_dbtp",
+                format!("{} is out of range (-20 to 0 dBTP)", raw.true_peak_max_dbtp),
+            ));
+        }
+        if raw.platforms.is_empty() {
+            return Err(self.invalid("mix", "platforms", "must list at least one platform".into()));
+        }
+        let mut platforms = Vec::new();
+        for p in &raw.platforms {
+            let bad = |m: String| self.invalid("mix", "platforms", format!("{:?}: {m}", p.name));
+            if p.name.trim().is_empty() || p.name.len() > 64 {
+                return Err(bad("a name of 1 to 64 characters is needed".into()));
+            }
+            if platforms.iter().any(|x: &PlatformTarget| x.name == p.name) {
+                return Err(bad("listed twice".into()));
+            }
+            if !(-40.0..=0.0).contains(&p.target_lufs) {
+                return Err(bad(format!(
+                    "target_lufs {} is out of range (-40 to 0)",
+                    p.target_lufs
+                )));
+            }
+            let date_ok = p.read_on.len() == 10
+                && p.read_on.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            if !date_ok {
+                return Err(bad(format!(
+                    "read_on {:?} is not a date such as 2026-11-28",
+                    p.read_on
+                )));
+            }
+            if p.source.trim().is_empty() {
+                return Err(bad("source must say where the target was read".into()));
+            }
+            platforms.push(PlatformTarget {
+                name: p.name.clone(),
+                target_lufs: p.target_lufs,
+            });
+        }
+        Ok(MixTargets {
+            platforms,
+            true_peak_max_dbtp: raw.true_peak_max_dbtp,
         })
     }
 

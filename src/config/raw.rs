@@ -15,6 +15,56 @@ pub struct RawConfig {
     pub log: RawLog,
     pub webhooks: RawWebhooks,
     pub plans: BTreeMap<String, RawPlan>,
+    pub mix: RawMix,
+}
+
+/// `[mix]`: the mix report's platform loudness targets, each with where and when it was read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawMix {
+    pub true_peak_max_dbtp: f64,
+    pub platforms: Vec<RawPlatform>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlatform {
+    pub name: String,
+    pub target_lufs: f64,
+    /// When the target was read (YYYY-MM-DD): platform policies change.
+    pub read_on: String,
+    pub source: String,
+}
+
+impl Default for RawMix {
+    fn default() -> Self {
+        let p = |name: &str, target_lufs: f64, source: &str| RawPlatform {
+            name: name.into(),
+            target_lufs,
+            read_on: "2026-11-28".into(),
+            source: source.into(),
+        };
+        let table =
+            "platform loudness tables of production-expert.com, andres.audio and velveteen.fm";
+        RawMix {
+            true_peak_max_dbtp: -1.0,
+            platforms: vec![
+                p(
+                    "Spotify",
+                    -14.0,
+                    "Spotify's loudness guidance as quoted by Softube and PreSonus",
+                ),
+                p("YouTube", -14.0, table),
+                p("Tidal", -14.0, table),
+                p("Deezer", -15.0, table),
+                p(
+                    "Apple Music",
+                    -16.0,
+                    "Sound Check level per the same tables; AES TD1008 recommends -16 LUFS",
+                ),
+            ],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,10 +13,11 @@ pub mod loudness;
 mod mp4edit;
 pub mod opus;
 pub mod report;
+pub mod reports;
 mod sniff;
+pub mod tags;
 pub mod tempo;
 mod tempo_metre;
-pub mod tags;
 pub mod truepeak;
 
 use std::path::Path;
@@ -38,12 +39,15 @@ const DECODE_SHARE: f32 = 0.5;
 pub struct Options {
     /// Longer audio is refused with `too_long`; bounds memory (the mono mix is 4 bytes a frame).
     pub max_duration_sec: f64,
+    /// Platform loudness targets and the true-peak ceiling of the mix report.
+    pub mix: reports::mix::MixTargets,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_duration_sec: 1800.0,
+            mix: reports::mix::MixTargets::default(),
         }
     }
 }
@@ -129,6 +133,8 @@ pub struct Decoded {
     pub info: decode::StreamInfo,
     pub mono: Vec<f32>,
     pub loudness: loudness::LoudnessReport,
+    /// DC, clipping, stereo correlation and silence, for the mix report.
+    pub mix: reports::mix::MixStats,
 }
 
 /// Decode `path` and measure its loudness while decoding. The decoder fills one chunk while the
@@ -153,10 +159,17 @@ pub fn decode_and_measure(
     // The first chunk fixes the real layout and rate, which the meter needs.
     let mut more = source.fill(&mut current, chunk_frames(&source))?;
     let mut meter = LoudnessMeter::new(source.roles(), source.info().sample_rate);
+    let mut mix = reports::mix::MixMeter::new(source.roles().len(), source.info().sample_rate);
     let expected = source.info().estimated_frames;
     while more {
         let target = chunk_frames(&source);
-        let (filled, ()) = rayon::join(|| source.fill(&mut next, target), || meter.push(&current));
+        let (filled, ()) = rayon::join(
+            || source.fill(&mut next, target),
+            || {
+                meter.push(&current);
+                mix.push(&current);
+            },
+        );
         more = filled?;
         std::mem::swap(&mut current, &mut next);
         if let Some(total) = expected.filter(|t| *t > 0) {
@@ -165,6 +178,7 @@ pub fn decode_and_measure(
         }
     }
     meter.push(&current);
+    mix.push(&current);
     drop(current);
     drop(next);
     let (info, mono) = source.finish()?;
@@ -174,6 +188,7 @@ pub fn decode_and_measure(
         info,
         mono,
         loudness,
+        mix: mix.finish(),
     })
 }
 
@@ -187,14 +202,21 @@ fn analyze_inner(
         info,
         mono,
         loudness,
+        mix,
     } = decode_and_measure(path, opts, progress)?;
     progress(Stage::Tempo, 0.6);
     let rate = info.sample_rate;
     // The hash reads the file a second time; it runs beside the features, and only for audio
     // that decoded, so a refused file is never read to its end.
-    let (hash, features) = rayon::join(
+    // The tagger sees up to two minutes of 16 kHz segments cut from the mono mix.
+    let (hash, (features, tagging)) = rayon::join(
         || hash_file(path),
-        || features::Features::compute(&mono, rate),
+        || {
+            rayon::join(
+                || features::Features::compute(&mono, rate),
+                || tags::Tagging::run(tags::Input::extract(&mono, rate)),
+            )
+        },
     );
     let (blake3, size_bytes) = hash?;
     let duration_sec = mono.len() as f64 / f64::from(rate);
@@ -206,6 +228,19 @@ fn analyze_inner(
         create_report,
         structure,
     } = analyze_music(&features, progress);
+    let sound = describe(
+        &tagging,
+        &features,
+        &Finished {
+            tempo: &tempo,
+            key: &key,
+            structure: &structure,
+        },
+        &loudness,
+        &mix,
+        &opts.mix,
+        duration_sec,
+    );
     drop(features);
 
     let filename = display_name.map(str::to_string).unwrap_or_else(|| {
@@ -235,6 +270,13 @@ fn analyze_inner(
         key,
         create_report,
         structure,
+        genre: sound.genre,
+        mood: sound.mood,
+        instruments: sound.instruments,
+        vocals: sound.vocals,
+        stems_report: sound.stems_report,
+        mix_report: sound.mix_report,
+        release_kit: sound.release_kit,
     };
     progress(Stage::Finish, 1.0);
     Ok(report)
@@ -288,6 +330,90 @@ pub fn analyze_music(
         key,
         create_report,
         structure,
+    }
+}
+
+/// Finished results the sound sections read.
+pub struct Finished<'a> {
+    pub tempo: &'a tempo::TempoReport,
+    pub key: &'a key::KeyReport,
+    pub structure: &'a form::StructureReport,
+}
+
+/// Genre, mood, instruments, vocals, stems, mix report and release kit: the tagger's answer and
+/// the descriptors, read together with the finished musical sections.
+#[allow(clippy::too_many_arguments)]
+pub fn describe(
+    tagging: &tags::Tagging,
+    features: &features::Features,
+    music: &Finished<'_>,
+    loudness: &loudness::LoudnessReport,
+    mix: &reports::mix::MixStats,
+    targets: &reports::mix::MixTargets,
+    duration_sec: f64,
+) -> report::Sound {
+    let genre = tags::genre(tagging);
+    let instruments = tags::instruments(tagging);
+    let vocals = tags::vocals(tagging);
+    let mood = tags::mood::analyze(
+        tagging,
+        features,
+        music.tempo,
+        music.key,
+        loudness.integrated_lufs,
+    );
+    let stems_report = reports::stems::report(tagging, &vocals);
+    let low_end = (!tagging.descriptors.segments.is_empty())
+        .then_some(f64::from(tagging.descriptors.low_end_share));
+    let mix_report = reports::mix::report(mix, loudness, low_end, targets);
+    let grid: &[f64] = if music.tempo.downbeats.len() >= 2 {
+        &music.tempo.downbeats
+    } else {
+        &music.tempo.beats
+    };
+    let clips = reports::release_kit::clips(
+        duration_sec,
+        grid,
+        music.structure.sections.as_deref(),
+        &tagging.envelope,
+        tags::descriptors::ENVELOPE_HZ,
+    );
+    let (captions, hashtags) = if genre.primary.is_some() {
+        reports::release_kit::text(
+            music.tempo.bpm,
+            music.key.name.as_deref(),
+            &genre,
+            &mood,
+            &instruments,
+        )
+    } else {
+        (None, Vec::new())
+    };
+    let reason = match (&captions, clips.is_empty()) {
+        (None, true) => Some(format!(
+            "no clip (audio under 15 s) and no captions ({})",
+            genre.reason.as_deref().unwrap_or("nothing measured")
+        )),
+        (None, false) => Some(format!(
+            "no captions: {}",
+            genre.reason.as_deref().unwrap_or("nothing measured")
+        )),
+        (Some(_), true) => Some("no clip: the audio is shorter than 15 s".to_string()),
+        (Some(_), false) => None,
+    };
+    report::Sound {
+        genre,
+        mood,
+        instruments,
+        vocals,
+        stems_report,
+        mix_report,
+        release_kit: reports::release_kit::ReleaseKit {
+            clips,
+            captions,
+            hashtags,
+            reason,
+        },
     }
 }
 

@@ -8,11 +8,17 @@ use super::form::StructureReport;
 use super::harmony::CreateReport;
 use super::harmony::key::KeyReport;
 use super::loudness::LoudnessReport;
+use super::reports::mix::MixReport;
+use super::reports::release_kit::ReleaseKit;
+use super::reports::stems::{METHOD as STEMS_METHOD, StemsReport};
+use super::tags::mood::MoodReport;
+use super::tags::{GenreReport, Tag, VocalsReport};
 use super::tempo::TempoReport;
 
 /// Bumped whenever a field is added, changes meaning or is removed. 2: chords, progression and
 /// suggested vocal key (`create_report`), sections (`structure`), downbeats, key alternatives.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: genre, mood, instruments, vocals, stems_report, mix_report, release_kit.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything tonearm says about one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +30,59 @@ pub struct Report {
     pub key: KeyReport,
     pub create_report: CreateReport,
     pub structure: StructureReport,
+    pub genre: GenreReport,
+    pub mood: MoodReport,
+    /// Instruments the tagger hears, best first.
+    pub instruments: Vec<Tag>,
+    pub vocals: VocalsReport,
+    pub stems_report: StemsReport,
+    pub mix_report: MixReport,
+    pub release_kit: ReleaseKit,
+}
+
+/// The sections added in schema 3, computed together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sound {
+    pub genre: GenreReport,
+    pub mood: MoodReport,
+    pub instruments: Vec<Tag>,
+    pub vocals: VocalsReport,
+    pub stems_report: StemsReport,
+    pub mix_report: MixReport,
+    pub release_kit: ReleaseKit,
+}
+
+impl Sound {
+    /// Every schema-3 section null or empty with `reason` (results stored by older servers).
+    pub fn unmeasured(reason: &str) -> Sound {
+        Sound {
+            genre: GenreReport {
+                primary: None,
+                top5: Vec::new(),
+                low_confidence: false,
+                method: String::new(),
+                reason: Some(reason.to_string()),
+            },
+            mood: MoodReport::unmeasured(reason.to_string()),
+            instruments: Vec::new(),
+            vocals: VocalsReport {
+                present: None,
+                confidence: None,
+            },
+            stems_report: StemsReport {
+                method: STEMS_METHOD.to_string(),
+                stems: Vec::new(),
+                reason: Some(reason.to_string()),
+            },
+            mix_report: MixReport::unmeasured(reason),
+            release_kit: ReleaseKit {
+                clips: Vec::new(),
+                captions: None,
+                hashtags: Vec::new(),
+                reason: Some(reason.to_string()),
+            },
+        }
+    }
 }
 
 /// The file and stream as decoded.
@@ -49,10 +108,12 @@ pub struct FileMeta {
 }
 
 impl Report {
-    /// Decodes a stored (postcard) result: a current document, or one stored by a schema-1
-    /// server, upgraded with empty downbeats and key alternatives and `null` chords and sections
-    /// whose `reason` asks for a new analysis. `schema_version` stays 1 on an upgraded document,
-    /// so a client can tell. `None` when the bytes are neither.
+    /// Decodes a stored (postcard) result: a current document, or one stored by a schema-1 or
+    /// schema-2 server, upgraded with empty or `null` sections whose `reason` asks for a new
+    /// analysis (schema 1: downbeats, key alternatives, chords and sections; both: genre, mood,
+    /// instruments, vocals, stems, mix report and release kit). `schema_version` keeps the
+    /// stored number on an upgraded document, so a client can tell. `None` when the bytes are
+    /// none of these.
     pub fn from_stored(bytes: &[u8]) -> Option<Report> {
         // `schema_version` is the first field, a varint: its first byte tells the layouts apart.
         // Trying one layout and falling back would not do: postcard can read one layout's bytes
@@ -61,7 +122,57 @@ impl Report {
             Some(1) => postcard::from_bytes::<v1::Report>(bytes)
                 .ok()
                 .map(v1::Report::upgrade),
+            Some(2) => postcard::from_bytes::<v2::Report>(bytes)
+                .ok()
+                .map(v2::Report::upgrade),
             _ => postcard::from_bytes(bytes).ok(),
+        }
+    }
+}
+
+/// The schema-2 layout, kept to read results stored before schema 3.
+mod v2 {
+    use serde::Deserialize;
+
+    use super::{FileMeta, LoudnessReport, Sound};
+    use crate::engine::form::StructureReport;
+    use crate::engine::harmony::CreateReport;
+    use crate::engine::key::KeyReport;
+    use crate::engine::tempo::TempoReport;
+
+    pub const REASON: &str =
+        "analysed with schema 2, before genre, mood and the mix report: analyse again";
+
+    #[derive(Deserialize)]
+    pub struct Report {
+        schema_version: u32,
+        file_meta: FileMeta,
+        loudness: LoudnessReport,
+        tempo: TempoReport,
+        key: KeyReport,
+        create_report: CreateReport,
+        structure: StructureReport,
+    }
+
+    impl Report {
+        pub fn upgrade(self) -> super::Report {
+            let s = Sound::unmeasured(REASON);
+            super::Report {
+                schema_version: self.schema_version,
+                file_meta: self.file_meta,
+                loudness: self.loudness,
+                tempo: self.tempo,
+                key: self.key,
+                create_report: self.create_report,
+                structure: self.structure,
+                genre: s.genre,
+                mood: s.mood,
+                instruments: s.instruments,
+                vocals: s.vocals,
+                stems_report: s.stems_report,
+                mix_report: s.mix_report,
+                release_kit: s.release_kit,
+            }
         }
     }
 }
@@ -70,7 +181,7 @@ impl Report {
 mod v1 {
     use serde::Deserialize;
 
-    use super::{FileMeta, LoudnessReport};
+    use super::{FileMeta, LoudnessReport, Sound};
     use crate::engine::form::StructureReport;
     use crate::engine::harmony::CreateReport;
     use crate::engine::key::KeyReport;
@@ -111,6 +222,7 @@ mod v1 {
         pub fn upgrade(self) -> super::Report {
             let t = self.tempo;
             let k = self.key;
+            let s = Sound::unmeasured(REASON);
             super::Report {
                 schema_version: self.schema_version,
                 file_meta: self.file_meta,
@@ -139,6 +251,13 @@ mod v1 {
                     method: String::new(),
                     reason: Some(REASON.to_string()),
                 },
+                genre: s.genre,
+                mood: s.mood,
+                instruments: s.instruments,
+                vocals: s.vocals,
+                stems_report: s.stems_report,
+                mix_report: s.mix_report,
+                release_kit: s.release_kit,
             }
         }
     }
@@ -152,6 +271,7 @@ mod tests {
     use crate::engine::harmony::progression::Progression;
 
     fn sample() -> Report {
+        let s = Sound::unmeasured("why");
         Report {
             schema_version: SCHEMA_VERSION,
             file_meta: FileMeta {
@@ -215,6 +335,16 @@ mod tests {
                 method: "novelty".into(),
                 reason: Some("audio too short for sections (needs at least 20 s)".into()),
             },
+            genre: s.genre,
+            mood: s.mood,
+            instruments: vec![Tag {
+                label: "Piano".into(),
+                confidence: 0.42,
+            }],
+            vocals: s.vocals,
+            stems_report: s.stems_report,
+            mix_report: s.mix_report,
+            release_kit: s.release_kit,
         }
     }
 

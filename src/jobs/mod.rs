@@ -129,6 +129,7 @@ impl Jobs {
             keep_uploads: cfg.storage.keep_uploads,
             options: engine::Options {
                 max_duration_sec: cfg.analysis.max_duration.as_secs_f64(),
+                mix: cfg.analysis.mix.clone(),
             },
             max_pending: cfg.analysis.max_queued,
             pending: AtomicUsize::new(0),

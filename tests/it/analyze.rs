@@ -270,7 +270,7 @@ fn json_output_is_one_document_for_any_number_of_files() {
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        v["schema_version"], 2,
+        v["schema_version"], 3,
         "one file: the result document itself"
     );
 }
@@ -606,7 +606,7 @@ fn pop_loop_reads_as_its_chords_and_roman_numerals() {
         Encoding::Pcm16,
     );
     let r = report_of(&path);
-    assert_eq!(r.schema_version, 2);
+    assert_eq!(r.schema_version, 3);
     assert_eq!(r.key.name.as_deref(), Some("A major"), "{:?}", r.key);
     assert_eq!(r.key.alternatives.len(), 2);
     let c = &r.create_report;
@@ -653,7 +653,7 @@ fn silence_gives_null_chords_and_sections_with_reasons() {
     let out = tonearm(&["--json".as_ref(), path.as_os_str()]);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert!(v["create_report"]["chords"].is_null());
     assert!(v["create_report"]["progression"].is_null());
     assert!(

@@ -26,6 +26,8 @@ mod deliveries;
 // Hostile input: mutated audio through the analyzer; sockets, bodies and credentials that misbehave.
 mod fuzz;
 mod hardening;
+// Genre, mood, stems, mix report and release kit on synthesised audio.
+mod sound;
 // The README and Dockerfile against the repository and the binary.
 mod readme;
 mod support;

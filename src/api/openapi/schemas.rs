@@ -185,7 +185,103 @@ fn report() -> Value {
             "method": {"type": "string"},
             "reason": reason,
         })),
+        "genre": object(json!({
+            "primary": {"anyOf": [tag(), {"type": "null"}], "description": "null when the audio is not music (see reason)"},
+            "top5": {"type": "array", "maxItems": 5, "items": tag(), "description": "tonearm genre labels, best first"},
+            "low_confidence": {"type": "boolean", "description": "the best label's confidence is under 0.1"},
+            "method": {"type": "string"},
+            "reason": reason,
+        })),
+        "mood": object(json!({
+            "valence": score_or_null("musical positiveness; low confidence by nature"),
+            "valence_low_confidence": {"type": "boolean", "description": "true while valence is a heuristic (about 30 % of valence variance is explained by the best published models)"},
+            "energy": score_or_null("intensity and activity"),
+            "danceability": score_or_null("steady, clear pulse"),
+            "tags": {"type": "array", "items": tag(), "examples": [[{"label": "sad", "confidence": 0.17}, {"label": "calm", "confidence": 0.8}]]},
+            "method": {"type": "string"},
+            "reason": reason,
+        })),
+        "instruments": {"type": "array", "items": tag(), "description": "instruments heard with confidence of at least 0.2, best first"},
+        "vocals": object(json!({
+            "present": {"type": ["boolean", "null"], "description": "singing or rapping heard; null when the tagger could not run"},
+            "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        })),
+        "stems_report": object(json!({
+            "method": {"type": "string", "const": "estimate", "description": "no source separation runs: presence and energy shares are estimated from the mix"},
+            "stems": {
+                "type": "array",
+                "items": object(json!({
+                    "id": {"type": "string", "enum": ["vocals", "drums", "bass", "other"]},
+                    "present": {"type": "boolean"},
+                    "presence_pct": {"type": "integer", "minimum": 0, "maximum": 100, "description": "share of the analysed 10 s segments in which the part is heard"},
+                    "energy_share_pct": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                    "quality_pct": {"type": "null", "description": "always null: it would rate separated stems, and none are produced"},
+                    "basis": {"type": "string"},
+                })),
+            },
+            "reason": reason,
+        })),
+        "mix_report": object(json!({
+            "lufs_integrated": number_or_null(),
+            "true_peak_dbtp": number_or_null(),
+            "checks": {
+                "type": "array",
+                "items": object(json!({
+                    "id": {"type": "string", "enum": ["integrated_loudness", "true_peak", "clipping", "phase_correlation", "dc_offset", "loudness_range", "plr", "low_end", "silence"]},
+                    "status": {"type": "string", "enum": ["pass", "warn", "fail"]},
+                    "value": {"type": ["number", "null"], "description": "in the unit the target names"},
+                    "target": {"type": "string"},
+                    "message": {"type": "string"},
+                })),
+            },
+            "platforms": {
+                "type": "array",
+                "description": "the configured platform targets ([mix] in the config)",
+                "items": object(json!({
+                    "name": {"type": "string", "examples": ["Spotify"]},
+                    "target_lufs": {"type": "number"},
+                    "gain_db": {"type": "number", "description": "target minus integrated loudness"},
+                    "true_peak_after_dbtp": {"type": "number", "description": "true peak after that gain, before any platform limiter"},
+                })),
+            },
+            "priority_move": {"type": ["string", "null"], "description": "the most important fix in one sentence; null when every check passes"},
+            "reason": reason,
+        })),
+        "release_kit": object(json!({
+            "clips": {
+                "type": "array",
+                "description": "15 s, 30 s and (when the audio allows) 60 s clips starting and ending on downbeats",
+                "items": object(json!({
+                    "start": {"type": "number", "minimum": 0},
+                    "end": {"type": "number", "minimum": 0},
+                    "duration": {"type": "number", "minimum": 0},
+                    "reason": {"type": "string", "enum": ["chorus", "loudest_window", "whole_track"]},
+                })),
+            },
+            "captions": {
+                "anyOf": [object(json!({
+                    "short": {"type": "string"},
+                    "medium": {"type": "string"},
+                    "long": {"type": "string"},
+                })), {"type": "null"}],
+                "description": "built only from measured facts (tempo, key, genre, mood, instruments)"
+            },
+            "hashtags": {"type": "array", "items": {"type": "string", "pattern": "^#"}},
+            "reason": reason,
+        })),
     }))
+}
+
+/// `{label, confidence}`.
+fn tag() -> Value {
+    object(json!({
+        "label": {"type": "string"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+    }))
+}
+
+fn score_or_null(description: &str) -> Value {
+    json!({"type": ["integer", "null"], "minimum": 0, "maximum": 100, "description": description})
 }
 
 fn job() -> Value {

@@ -424,6 +424,39 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_schema_2_result_still_decodes() {
+        #[derive(Serialize)]
+        struct ReportV2 {
+            schema_version: u32,
+            file_meta: FileMeta,
+            loudness: LoudnessReport,
+            tempo: TempoReport,
+            key: KeyReport,
+            create_report: CreateReport,
+            structure: StructureReport,
+        }
+        let now = sample();
+        let old = ReportV2 {
+            schema_version: 2,
+            file_meta: now.file_meta.clone(),
+            loudness: now.loudness.clone(),
+            tempo: now.tempo.clone(),
+            key: now.key.clone(),
+            create_report: now.create_report.clone(),
+            structure: now.structure.clone(),
+        };
+        let bytes = postcard::to_stdvec(&old).unwrap();
+        let r = Report::from_stored(&bytes).expect("a schema-2 result decodes");
+        assert_eq!(r.schema_version, 2);
+        assert_eq!(r.tempo, now.tempo);
+        assert_eq!(r.create_report, now.create_report);
+        assert!(r.genre.primary.is_none());
+        assert!(r.genre.reason.is_some_and(|s| s.contains("schema 2")));
+        assert!(r.mix_report.checks.is_empty() && r.mix_report.reason.is_some());
+        assert!(r.release_kit.clips.is_empty());
+    }
+
+    #[test]
     fn report_round_trips_through_postcard() {
         let r = sample();
         let bytes = postcard::to_stdvec(&r).unwrap();

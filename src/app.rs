@@ -244,11 +244,22 @@ async fn sweep_periodically(
 
 async fn flush_usage(state: &Arc<State>) {
     let counts = state.policy.take_dirty_months();
-    if counts.is_empty() {
-        return;
-    }
-    if let Err(e) = state.db(move |s| s.record_usage(&counts)).await {
+    let days: Vec<_> = state
+        .policy
+        .take_day_counts()
+        .into_iter()
+        .map(|c| (c.account, c.key, c.day, c.requests, c.analyses))
+        .collect();
+    if !counts.is_empty()
+        && let Err(e) = state.db(move |s| s.record_usage(&counts)).await
+    {
         tracing::warn!(error = %e.message, "could not record monthly usage");
+    }
+    // Day counts are for charts, not limits: a failed write loses at most a second of them.
+    if !days.is_empty()
+        && let Err(e) = state.db(move |s| s.add_day_counts(&days)).await
+    {
+        tracing::warn!(error = %e.message, "could not record daily usage");
     }
 }
 

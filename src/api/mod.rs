@@ -2,6 +2,7 @@
 //! and renders a view; credentials and scopes were already checked by `http::dispatch`.
 
 mod accounts;
+mod console;
 pub mod credits;
 mod deliveries;
 mod health;
@@ -11,6 +12,7 @@ mod me;
 pub mod openapi;
 mod projects;
 mod tokens;
+mod usage;
 mod webhooks;
 pub use accounts::policy_state as accounts_policy_state;
 pub use jobs::IdempotencyClaims;
@@ -180,13 +182,20 @@ pub async fn handle(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<B
         Route::OpenApi => openapi::document(&ctx.state.policy.plan_names()),
         Route::Docs => openapi::docs_page(),
         Route::Me => me::get(ctx),
+        Route::Console => console::page(&ctx),
+        Route::ConsoleAsset => console::asset_file(&ctx),
         _ => Box::pin(handle_stored(route, ctx, body)).await,
     }
 }
 
 async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
     match route {
-        Route::Healthz | Route::OpenApi | Route::Docs | Route::Me => Err(ApiError::internal()),
+        Route::Healthz
+        | Route::OpenApi
+        | Route::Docs
+        | Route::Me
+        | Route::Console
+        | Route::ConsoleAsset => Err(ApiError::internal()),
         Route::Readyz => health::readyz(ctx).await,
         Route::AccountsList => accounts::list(ctx).await,
         Route::AccountsCreate => accounts::create(ctx, body).await,
@@ -222,6 +231,12 @@ async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Respons
         Route::DeliveriesList => deliveries::list(ctx).await,
         Route::DeliveryGet => deliveries::get(ctx).await,
         Route::DeliveryRedeliver => deliveries::redeliver(ctx).await,
+        Route::AdminJobsList => jobs::admin_list(ctx).await,
+        Route::AdminJobGet => jobs::admin_get(ctx).await,
+        Route::AdminDeliveriesList => deliveries::admin_list(ctx).await,
+        Route::AdminDeliveryGet => deliveries::admin_get(ctx).await,
+        Route::AdminDeliveryRedeliver => deliveries::admin_redeliver(ctx).await,
+        Route::AccountUsage => usage::account(ctx).await,
     }
 }
 

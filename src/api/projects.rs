@@ -23,6 +23,16 @@ fn parse_project_id(s: &str) -> Result<u128, ApiError> {
         .ok_or_else(|| ApiError::not_found("project"))
 }
 
+/// The id of an existing project, parsed from a path parameter; 404 for unknown or malformed ids.
+pub async fn existing(ctx: &Ctx, raw: &str) -> Result<u128, ApiError> {
+    let id = parse_project_id(raw)?;
+    ctx.state
+        .db(move |s| s.get_project(id))
+        .await?
+        .map(|_| id)
+        .ok_or_else(|| ApiError::not_found("project"))
+}
+
 pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
     let account = parse_account_id(ctx.param(0))?;
     let req: CreateProject = ctx.json(body).await?;

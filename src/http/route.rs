@@ -47,6 +47,14 @@ pub enum Route {
     DeliveriesList,
     DeliveryGet,
     DeliveryRedeliver,
+    AdminJobsList,
+    AdminJobGet,
+    AdminDeliveriesList,
+    AdminDeliveryGet,
+    AdminDeliveryRedeliver,
+    AccountUsage,
+    Console,
+    ConsoleAsset,
 }
 
 /// Who may call a route.
@@ -70,7 +78,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 39] = [
+    pub const ALL: [Route; 47] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -110,6 +118,14 @@ impl Route {
         Route::DeliveriesList,
         Route::DeliveryGet,
         Route::DeliveryRedeliver,
+        Route::AdminJobsList,
+        Route::AdminJobGet,
+        Route::AdminDeliveriesList,
+        Route::AdminDeliveryGet,
+        Route::AdminDeliveryRedeliver,
+        Route::AccountUsage,
+        Route::Console,
+        Route::ConsoleAsset,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -387,6 +403,62 @@ impl Route {
                 Management,
                 "Revoke a project's webhook signing secret",
                 "webhooks",
+            ),
+            Route::AdminJobsList => (
+                Method::GET,
+                "/admin/v1/projects/{project_id}/jobs",
+                Management,
+                "A project's jobs, newest first, without results (?status=, ?limit=, ?cursor=)",
+                "jobs",
+            ),
+            Route::AdminJobGet => (
+                Method::GET,
+                "/admin/v1/jobs/{job_id}",
+                Management,
+                "Any project's job, with its result when it has one",
+                "jobs",
+            ),
+            Route::AdminDeliveriesList => (
+                Method::GET,
+                "/admin/v1/projects/{project_id}/deliveries",
+                Management,
+                "A project's webhook deliveries, newest first (?job_id=, ?status=, ?limit=, ?cursor=)",
+                "webhooks",
+            ),
+            Route::AdminDeliveryGet => (
+                Method::GET,
+                "/admin/v1/deliveries/{delivery_id}",
+                Management,
+                "Any project's webhook delivery with every attempt and the event",
+                "webhooks",
+            ),
+            Route::AdminDeliveryRedeliver => (
+                Method::POST,
+                "/admin/v1/deliveries/{delivery_id}/redeliver",
+                Management,
+                "Send a delivery's event again now (same webhook-id), with a fresh retry schedule",
+                "webhooks",
+            ),
+            Route::AccountUsage => (
+                Method::GET,
+                "/admin/v1/accounts/{account_id}/usage",
+                Management,
+                "An account's requests and analyses per UTC day (?days=, 1-90, default 30), per key and in all, with each key's live minute window and the month quota",
+                "accounts",
+            ),
+            Route::Console => (
+                Method::GET,
+                "/console",
+                Public,
+                "The web console (a single page; it signs in with a management token)",
+                "console",
+            ),
+            Route::ConsoleAsset => (
+                Method::GET,
+                "/console/assets/{asset}",
+                Public,
+                "A file of the web console (script, style sheet, icon), named by its content hash",
+                "console",
             ),
         };
         RouteSpec {

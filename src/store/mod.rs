@@ -248,6 +248,7 @@ impl Store {
             txn.open_table(table::KEYS_BY_ACCOUNT)?;
             txn.open_table(table::TOKENS)?;
             txn.open_table(table::USAGE)?;
+            txn.open_table(table::USAGE_DAILY)?;
             txn.open_table(table::LEDGER)?;
             txn.open_table(table::JOBS)?;
             txn.open_table(table::JOBS_BY_PROJECT)?;

@@ -27,6 +27,10 @@ pub mod table {
     pub const TOKENS: TableDefinition<u128, &[u8]> = TableDefinition::new("tokens");
     /// API calls per account per UTC month (months since 1970-01), written in batches.
     pub const USAGE: TableDefinition<(u128, u32), u64> = TableDefinition::new("usage");
+    /// (account id, key id, UTC day since 1970-01-01) → (API calls, analyses accepted), added
+    /// to in batches; days older than `DAILY_USAGE_DAYS` are pruned.
+    pub const USAGE_DAILY: TableDefinition<(u128, u128, u32), (u64, u64)> =
+        TableDefinition::new("usage_daily");
     /// LedgerRecord by (account id, entry id); entry ids sort by time.
     pub const LEDGER: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("ledger");
     /// JobRecord by job id (ids sort by creation time, so this is also the queue order).

@@ -28,4 +28,6 @@ mod fuzz;
 mod hardening;
 // The README and Dockerfile against the repository and the binary.
 mod readme;
+// The web console's files, the admin reads it needs, and the console in a real browser.
+mod console;
 mod support;

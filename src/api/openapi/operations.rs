@@ -182,7 +182,37 @@ fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> {
             "The delivery with its attempts and event",
             "DeliveryDetail",
         )],
-        DeliveryRedeliver => vec![("202", "Queued to be sent again now", "Delivery")],
+        DeliveryRedeliver | AdminDeliveryRedeliver => {
+            vec![("202", "Queued to be sent again now", "Delivery")]
+        }
+        AdminJobsList => vec![(
+            "200",
+            "A page of jobs, newest first (without results)",
+            "JobList",
+        )],
+        AdminJobGet => vec![
+            (
+                "200",
+                "The job has finished: succeeded with `result`, or failed with `error`",
+                "AdminJob",
+            ),
+            (
+                "202",
+                "The job is queued or running (`stage`, `progress`)",
+                "AdminJob",
+            ),
+        ],
+        AdminDeliveriesList => {
+            vec![("200", "A page of deliveries, newest first", "DeliveryList")]
+        }
+        AdminDeliveryGet => vec![(
+            "200",
+            "The delivery with its attempts and event",
+            "DeliveryDetail",
+        )],
+        AccountUsage => vec![("200", "The account's usage", "Usage")],
+        Console => vec![("200", "The console page", "")],
+        ConsoleAsset => vec![("200", "The file", "")],
     }
 }
 
@@ -223,6 +253,8 @@ fn is_list(route: Route) -> bool {
             | AccountLedger
             | AccountLedgerAdmin
             | JobsList
+            | AdminJobsList
+            | AdminDeliveriesList
             | WebhookSecretsList
             | AdminWebhookSecretsList
             | DeliveriesList
@@ -252,7 +284,12 @@ pub fn responses(route: Route) -> Value {
     for (code, desc, schema) in success(route) {
         let content = match (route, schema) {
             (OpenApi, _) => json_content(json!({"type": "object"})),
-            (Docs, _) => json!({"text/html": {"schema": {"type": "string"}}}),
+            (Docs | Console, _) => json!({"text/html": {"schema": {"type": "string"}}}),
+            (ConsoleAsset, _) => json!({
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+                "image/svg+xml": {"schema": {"type": "string"}},
+            }),
             (JobStream, _) => json!({"text/event-stream": {"schema": sse_event()}}),
             _ => json_content(reference(schema)),
         };
@@ -272,7 +309,7 @@ pub fn responses(route: Route) -> Value {
                     header_ref("Idempotent-Replayed", false),
                 );
             }
-            (JobGet, "202") => {
+            (JobGet | AdminJobGet, "202") => {
                 h.insert("Retry-After".into(), header_ref("Retry-After", true));
             }
             _ => {}
@@ -303,7 +340,7 @@ pub fn responses(route: Route) -> Value {
             ),
         );
     }
-    if is_list(route) || matches!(route, DeliveriesList | JobsList) {
+    if is_list(route) || matches!(route, DeliveriesList | JobsList | AccountUsage) {
         bad_request.push("invalid_request: a query parameter is malformed or out of range");
     }
     if route == Analyze {
@@ -494,12 +531,16 @@ pub fn query_params(route: Route) -> Vec<Value> {
             v.push(json!({"name": "account_id", "in": "query", "description": "same as account", "schema": id("acct")}));
             v
         }
-        JobsList => {
+        JobsList | AdminJobsList => {
             let mut v = page_params("job", 20);
             v.push(json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]}}));
             v
         }
-        DeliveriesList => {
+        AccountUsage => vec![
+            json!({"name": "days", "in": "query", "description": "how many UTC days, ending today",
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}}),
+        ],
+        DeliveriesList | AdminDeliveriesList => {
             let mut v = page_params("dlv", 20);
             v.push(json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "succeeded", "failed"]}}));
             v.push(json!({"name": "job_id", "in": "query", "description": "only this job's deliveries", "schema": id("job")}));

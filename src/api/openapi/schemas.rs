@@ -216,6 +216,51 @@ fn job() -> Value {
     })
 }
 
+/// A job as the admin API shows it: with the project it belongs to.
+fn admin_job() -> Value {
+    let mut j = job();
+    j["properties"]["project_id"] = id("proj");
+    if let Some(r) = j["required"].as_array_mut() {
+        r.push("project_id".into());
+    }
+    j
+}
+
+fn usage() -> Value {
+    let day = object(json!({
+        "date": {"type": "string", "format": "date"},
+        "requests": {"type": "integer", "minimum": 0, "description": "API calls admitted"},
+        "analyses": {"type": "integer", "minimum": 0, "description": "analysis jobs accepted"},
+    }));
+    let days = json!({"type": "array", "items": day, "description": "one entry per UTC day, oldest first"});
+    let count_or_null = json!({"type": ["integer", "null"], "minimum": 0});
+    object(json!({
+        "object": {"const": "usage"},
+        "account_id": id("acct"),
+        "plan": {"type": "string"},
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "daily": days.clone(),
+        "month": object(json!({
+            "limit": count_or_null.clone(),
+            "used": {"type": "integer", "minimum": 0},
+            "remaining": count_or_null,
+            "resets_at": time(),
+        })),
+        "keys": {"type": "array", "items": object(json!({
+            "key_id": id("key"),
+            "label": {"type": "string"},
+            "status": {"type": "string", "enum": ["active", "revoked", "expired"]},
+            "minute": object(json!({
+                "limit": {"type": "integer", "minimum": 0},
+                "used": {"type": "integer", "minimum": 0},
+                "remaining": {"type": "integer", "minimum": 0},
+            })),
+            "daily": days,
+        }))},
+    }))
+}
+
 fn api_key() -> Value {
     object(json!({
         "id": id("key"),
@@ -434,5 +479,7 @@ pub fn components() -> Value {
             "event": {"type": ["object", "null"], "description": "the event body as sent"},
         })),
         "DeliveryList": list("Delivery", "dlv"),
+        "AdminJob": admin_job(),
+        "Usage": usage(),
     })
 }

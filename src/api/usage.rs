@@ -13,7 +13,7 @@ use crate::http::body::{Body, json_response};
 use crate::http::error::ApiError;
 use crate::ids::{AccountId, KeyId, now_ms, rfc3339};
 use crate::policy::daily::day_index;
-use crate::policy::month::next_month_start_s;
+use crate::policy::month::{month_index, next_month_start_s};
 
 const DAY_MS: u64 = 86_400_000;
 /// Keys listed per account; plans cap keys far below this.
@@ -53,17 +53,37 @@ pub async fn account(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let now = now_ms();
     let to = day_index(now);
     let from = to.saturating_sub(days - 1);
-    let (record, keys, stored) = ctx
+    let grant = ctx
+        .state
+        .policy
+        .plan_of(account)
+        .and_then(|p| match p.credits_per_month {
+            Quota::Unlimited => None,
+            Quota::Max(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+        });
+    let (record, keys, stored, balance) = ctx
         .state
         .db(move |s| {
+            let Some(record) = s.get_account(account)? else {
+                return Ok((None, None, Vec::new(), None));
+            };
+            // Brings a due monthly grant into the balance before showing it, as
+            // `GET /api/v1/account` does.
+            let balance = match grant {
+                Some(g) => Some(s.apply_credits(account, month_index(now), Some(g), None, now)?),
+                None => None,
+            };
             Ok((
-                s.get_account(account)?,
-                s.list_keys(Some(account), None, MAX_KEYS)?,
+                Some(record),
+                Some(s.list_keys(Some(account), None, MAX_KEYS)?),
                 s.day_counts(account, from)?,
+                balance,
             ))
         })
         .await?;
-    let record = record.ok_or_else(|| ApiError::not_found("account"))?;
+    let (Some(record), Some(keys)) = (record, keys) else {
+        return Err(ApiError::not_found("account"));
+    };
 
     // Stored counts plus the last second's, not yet written.
     let mut per_key: BTreeMap<u128, Series> = BTreeMap::new();
@@ -136,6 +156,8 @@ pub async fn account(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             "to": rfc3339(u64::from(to) * DAY_MS).get(..10).unwrap_or_default(),
             "daily": series_view(&total, from, to),
             "month": month,
+            "credits_remaining": balance,
+            "credits_total": grant,
             "keys": key_views,
         }),
     ))

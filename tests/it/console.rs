@@ -183,6 +183,9 @@ fn usage_counts_calls_and_analyses_per_day_and_key() {
         4
     );
     assert!(u["month"]["used"].as_u64().unwrap() >= 4);
+    // The default plan has unlimited credits: no balance to show.
+    assert_eq!(u["credits_remaining"], Value::Null);
+    assert_eq!(u["credits_total"], Value::Null);
 
     // The counts survive a restart once written (they are flushed every second and at stop).
     let mut s = s;

@@ -247,6 +247,8 @@ fn usage() -> Value {
             "remaining": count_or_null,
             "resets_at": time(),
         })),
+        "credits_remaining": {"type": ["integer", "null"], "description": "null on plans with unlimited credits"},
+        "credits_total": {"type": ["integer", "null"], "description": "the plan's monthly grant; null when unlimited"},
         "keys": {"type": "array", "items": object(json!({
             "key_id": id("key"),
             "label": {"type": "string"},

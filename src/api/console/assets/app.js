@@ -350,7 +350,7 @@ async function accountPage(id) {
   h("label", {}, "Allowed IPs", ips), h("p", {}, save));
 
   // Credits: balance and grants.
-  const balance = ledger.data.length ? ledger.data[0].balance_after : null;
+  const balance = usage.credits_remaining === null ? "unlimited" : usage.credits_remaining;
   const amount = h("input", { id: "grant-amount", type: "number", min: 1, step: 1, required: true });
   const note = h("input", { id: "grant-note", maxlength: 500 });
   const grant = h("button", { type: "submit", id: "grant-credits" }, "Grant credits");
@@ -469,7 +469,8 @@ async function accountPage(id) {
     h("div", { class: "crumbs" }, h("a", { href: "#/accounts" }, "Accounts"), " / ", acct.name),
     h("h1", {}, acct.name, " ", badge(acct.disabled ? "disabled" : "active")),
     h("div", { class: "grid" },
-      h("div", { class: "panel" }, h("div", { class: "muted small" }, "Credits"), h("div", { class: "stat", id: "credit-balance" }, balance === null ? "—" : balance)),
+      h("div", { class: "panel" }, h("div", { class: "muted small" }, "Credits"), h("div", { class: "stat", id: "credit-balance" }, balance),
+        usage.credits_total === null ? null : h("div", { class: "muted small" }, `${usage.credits_total} granted each month`)),
       h("div", { class: "panel" }, h("div", { class: "muted small" }, "Calls this month"),
         h("div", { class: "stat" }, month.limit === null ? String(month.used) : `${month.used} / ${month.limit}`),
         h("div", { class: "muted small" }, "resets ", when(month.resets_at))),

@@ -47,6 +47,10 @@ pub enum Route {
     DeliveriesList,
     DeliveryGet,
     DeliveryRedeliver,
+    Metrics,
+    AuditList,
+    Backup,
+    LeaksReport,
 }
 
 /// Who may call a route.
@@ -70,7 +74,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 39] = [
+    pub const ALL: [Route; 43] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -110,6 +114,10 @@ impl Route {
         Route::DeliveriesList,
         Route::DeliveryGet,
         Route::DeliveryRedeliver,
+        Route::Metrics,
+        Route::AuditList,
+        Route::Backup,
+        Route::LeaksReport,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -387,6 +395,34 @@ impl Route {
                 Management,
                 "Revoke a project's webhook signing secret",
                 "webhooks",
+            ),
+            Route::Metrics => (
+                Method::GET,
+                "/metrics",
+                Management,
+                "Prometheus metrics (OpenMetrics text)",
+                "operations",
+            ),
+            Route::AuditList => (
+                Method::GET,
+                "/admin/v1/audit",
+                Management,
+                "The audit log, newest first (?action=, ?actor=, ?target=, ?since=, ?until=, ?limit=, ?cursor=)",
+                "operations",
+            ),
+            Route::Backup => (
+                Method::GET,
+                "/admin/v1/backup",
+                Management,
+                "A consistent backup archive (tar with a manifest), streamed while the server serves",
+                "operations",
+            ),
+            Route::LeaksReport => (
+                Method::POST,
+                "/api/v1/leaks",
+                Public,
+                "Report leaked secrets: live keys and tokens among them are revoked at once",
+                "operations",
             ),
         };
         RouteSpec {

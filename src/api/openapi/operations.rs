@@ -183,6 +183,7 @@ fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> {
             "DeliveryDetail",
         )],
         DeliveryRedeliver => vec![("202", "Queued to be sent again now", "Delivery")],
+        Metrics | AuditList | Backup | LeaksReport => super::ops::success(route),
     }
 }
 
@@ -226,6 +227,7 @@ fn is_list(route: Route) -> bool {
             | WebhookSecretsList
             | AdminWebhookSecretsList
             | DeliveriesList
+            | AuditList
     )
 }
 
@@ -241,6 +243,7 @@ fn has_json_body(route: Route) -> bool {
             | AccountCreditsGrant
             | WebhookSecretsCreate
             | AdminWebhookSecretsCreate
+            | LeaksReport
     )
 }
 
@@ -254,6 +257,7 @@ pub fn responses(route: Route) -> Value {
             (OpenApi, _) => json_content(json!({"type": "object"})),
             (Docs, _) => json!({"text/html": {"schema": {"type": "string"}}}),
             (JobStream, _) => json!({"text/event-stream": {"schema": sse_event()}}),
+            (Metrics | Backup, _) => super::ops::content(route).unwrap_or_default(),
             _ => json_content(reference(schema)),
         };
         let mut h = Map::new();
@@ -430,6 +434,22 @@ pub fn responses(route: Route) -> Value {
         KeysCreate => {
             r.insert("409".into(), error("key_limit_reached, or secret_limit_reached when a webhook secret was asked for", route, &[]));
         }
+        LeaksReport => {
+            r.insert(
+                "429".into(),
+                error(
+                    "too_many_reports: over leaks.reports_per_minute from this address",
+                    route,
+                    &[("Retry-After", true)],
+                ),
+            );
+        }
+        Metrics => {
+            r.insert(
+                "404".into(),
+                error("not_found: metrics.enabled is false", route, &[]),
+            );
+        }
         WebhookSecretsCreate | AdminWebhookSecretsCreate => {
             r.insert(
                 "409".into(),
@@ -499,6 +519,7 @@ pub fn query_params(route: Route) -> Vec<Value> {
             v.push(json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]}}));
             v
         }
+        AuditList => super::ops::query_params(route),
         DeliveriesList => {
             let mut v = page_params("dlv", 20);
             v.push(json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "succeeded", "failed"]}}));
@@ -599,6 +620,7 @@ pub fn request_body(route: Route, plans: &[String]) -> Option<Value> {
             }),
             &["amount"],
         ),
+        LeaksReport => super::ops::request_body(route)?,
         Analyze => {
             return Some(json!({
                 "required": true,

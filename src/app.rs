@@ -131,6 +131,16 @@ impl Server {
             config.analysis.max_uploads_per_key,
             config.analysis.max_uploads_per_account,
         );
+        let metrics = Arc::new(crate::metrics::Metrics::new(config.metrics.enabled));
+        let _ = jobs.metrics.set(metrics.clone());
+        let _ = deliveries.metrics.set(metrics.clone());
+        let leak_reports = AuthFailures::new(config.leaks.reports_per_minute);
+        let metrics_listener = match config.metrics.listen {
+            Some(a) if config.metrics.enabled => {
+                Some(crate::http::metrics_listener::bind(a).await?)
+            }
+            _ => None,
+        };
         let state = Arc::new(State {
             config,
             store,
@@ -142,6 +152,9 @@ impl Server {
             vault,
             deliveries: deliveries.clone(),
             idempotency: Default::default(),
+            metrics,
+            leak_reports,
+            backup_running: Default::default(),
         });
         let resumed = {
             let jobs = jobs.clone();
@@ -180,6 +193,17 @@ impl Server {
             shutdown_rx.clone(),
         ));
         tokio::spawn(reload_on_sighup(state.clone(), source)?);
+        tokio::spawn(purge_audit_periodically(state.clone(), shutdown_rx.clone()));
+        if let Some(l) = metrics_listener {
+            if let Ok(a) = l.local_addr() {
+                tracing::info!(address = %a, "metrics listening");
+            }
+            tokio::spawn(crate::http::metrics_listener::serve(
+                l,
+                state.clone(),
+                shutdown_rx.clone(),
+            ));
+        }
 
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(address = %addr, scheme, "listening");
@@ -240,6 +264,29 @@ async fn sweep_periodically(
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Deletes audit entries older than `audit.keep_days`, at start and then every `SWEEP_EVERY`.
+async fn purge_audit_periodically(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let cutoff = now_ms().saturating_sub(state.config.audit.keep.as_millis() as u64);
+        match state.db(move |s| s.purge_audit(cutoff)).await {
+            Ok(n) if n > 0 => tracing::info!(entries = n, "retention: deleted old audit entries"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.message, "audit retention failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Writes the in-memory counters (monthly usage, last-used times) now, so that a backup taken
+/// next holds them as they are.
+pub async fn flush_counters(state: &Arc<State>) {
+    flush_usage(state).await;
+    flush_last_used(state).await;
 }
 
 async fn flush_usage(state: &Arc<State>) {

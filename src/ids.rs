@@ -123,6 +123,8 @@ id_type!(/// An event sent to webhooks; its id is the `webhook-id` of every atte
     EventId, "evt");
 id_type!(/// One event's delivery to one URL, with its attempts.
     DeliveryId, "dlv");
+id_type!(/// An entry of the audit log.
+    AuditId, "aud");
 
 /// Milliseconds since the Unix epoch, UTC.
 pub fn now_ms() -> u64 {

@@ -17,12 +17,14 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod metrics;
 pub mod policy;
 pub mod store;
 pub mod webhooks;

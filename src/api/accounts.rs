@@ -115,6 +115,13 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         .db(move |s| s.create_account(id, &a, (project_id, &p)))
         .await?;
     ctx.state.policy.set_account(id, policy_state(&account));
+    super::audit::record(
+        &ctx,
+        "account.create",
+        AccountId(id).to_string(),
+        serde_json::json!({"name": account.name, "plan": account.plan, "default_project_id": ProjectId(project_id).to_string()}),
+    )
+    .await;
     let mut body = view::account(id, &account);
     body["default_project_id"] = ProjectId(project_id).to_string().into();
     Ok(json_response(StatusCode::CREATED, &body))
@@ -156,6 +163,9 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         .transpose()?;
     let allowed_ips = req.allowed_ips.as_deref().map(validate_ips).transpose()?;
     let disabled = req.disabled;
+    let changes = serde_json::json!({
+        "name": name, "plan": plan, "disabled": disabled, "allowed_ips": allowed_ips,
+    });
     let a = ctx
         .state
         .db(move |s| {
@@ -178,6 +188,7 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         .ok_or_else(|| ApiError::not_found("account"))?;
     // Applied to the policy before answering: the next request sees the change.
     ctx.state.policy.set_account(id, policy_state(&a));
+    super::audit::record(&ctx, "account.update", AccountId(id).to_string(), changes).await;
     Ok(json_response(StatusCode::OK, &view::account(id, &a)))
 }
 
@@ -191,6 +202,13 @@ pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     ctx.state.credentials.remove_keys(&deleted_keys);
     ctx.state.policy.forget_keys(&deleted_keys);
     ctx.state.policy.remove_account(id);
+    super::audit::record(
+        &ctx,
+        "account.delete",
+        AccountId(id).to_string(),
+        serde_json::json!({"deleted_keys": deleted_keys.len()}),
+    )
+    .await;
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({

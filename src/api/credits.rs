@@ -171,6 +171,7 @@ pub async fn grant(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError>
             ApiError::invalid("amount must be a whole number of credits from 1 to 1000000000")
         })?;
     let note = req.note.map(|n| n.chars().take(500).collect::<String>());
+    let details = json!({"type": kind, "amount": amount, "note": note});
     let grant = monthly_grant(&ctx, account);
     let now = now_ms();
     let change = CreditChange {
@@ -187,6 +188,13 @@ pub async fn grant(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError>
             crate::http::error::ErrorCode::NotFound => ApiError::not_found("account"),
             _ => e,
         })?;
+    super::audit::record(
+        &ctx,
+        "credits.grant",
+        AccountId(account).to_string(),
+        details,
+    )
+    .await;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({

@@ -344,10 +344,15 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         charge: grant.map(|g| (month_index(now), g)),
     };
     let stored_path = jobs.uploads_dir().join(&stored);
+    let (charged, size) = (insert.charge.is_some(), up.size);
     match ctx.state.db(move |s| s.insert_job(insert, now)).await {
         Ok(JobInserted::New) => {
             jobs.enqueue(id, slot);
             ctx.state.policy.count_analysis(key.id.0, account, now);
+            ctx.state.metrics.uploaded(size);
+            if charged {
+                ctx.state.metrics.credits_spent(1);
+            }
             Ok(accepted(
                 id,
                 JobStatus::Queued,

@@ -171,9 +171,32 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     ctx.state.credentials.add_key(id, &record);
     let mut body = view::key(id, &record, None, now);
     body["key"] = new.value.into();
+    super::audit::record(
+        &ctx,
+        "key.create",
+        KeyId(id).to_string(),
+        serde_json::json!({
+            "account_id": crate::ids::AccountId(record.account).to_string(),
+            "project_id": crate::ids::ProjectId(record.project).to_string(),
+            "label": record.label,
+            "scopes": record.scopes,
+        }),
+    )
+    .await;
     if req.webhook_secret {
         body["webhook_secret"] =
             super::webhooks::mint(&ctx.state, project, record.label.clone()).await?;
+        let secret_id = body["webhook_secret"]["id"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        super::audit::record(
+            &ctx,
+            "webhook_secret.create",
+            secret_id,
+            serde_json::json!({"project_id": crate::ids::ProjectId(project).to_string()}),
+        )
+        .await;
     }
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -226,6 +249,13 @@ pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
     ctx.state.credentials.revoke_key(id);
+    super::audit::record(
+        &ctx,
+        "key.revoke",
+        KeyId(id).to_string(),
+        serde_json::json!({}),
+    )
+    .await;
     let live = ctx.state.credentials.key(id).and_then(|e| e.last_used_ms());
     Ok(json_response(StatusCode::OK, &view::key(id, &k, live, now)))
 }

@@ -3,12 +3,16 @@
 
 mod accounts;
 mod console;
+pub mod audit;
+mod backup;
 pub mod credits;
 mod deliveries;
 mod health;
 mod jobs;
 mod keys;
+mod leaks;
 mod me;
+mod metrics;
 pub mod openapi;
 mod projects;
 mod tokens;
@@ -16,6 +20,8 @@ mod usage;
 mod webhooks;
 pub use accounts::policy_state as accounts_policy_state;
 pub use jobs::IdempotencyClaims;
+pub use leaks::MAX_TOKENS as LEAK_REPORT_MAX_TOKENS;
+pub use metrics::exposition as metrics_exposition;
 pub use tokens::prepare as tokens_prepare;
 pub mod view;
 
@@ -49,6 +55,11 @@ pub struct State {
     pub deliveries: Arc<crate::webhooks::deliver::Deliveries>,
     /// Idempotency-Keys of uploads being received right now.
     pub idempotency: IdempotencyClaims,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Leak reports per client address (`POST /api/v1/leaks` needs no credential).
+    pub leak_reports: crate::policy::auth_failures::AuthFailures,
+    /// Set while a backup is being taken or streamed: one at a time.
+    pub backup_running: std::sync::atomic::AtomicBool,
 }
 
 impl State {
@@ -74,7 +85,7 @@ impl Principal {
     pub fn log_id(&self) -> LogId {
         match self {
             Principal::Anonymous => LogId::None,
-            Principal::Key(k) => LogId::Key(k.id),
+            Principal::Key(k) => LogId::Key(k.id, k.account, k.project),
             Principal::Token(t) => LogId::Token(t.id),
         }
     }
@@ -85,7 +96,11 @@ impl Principal {
 pub enum LogId {
     #[default]
     None,
-    Key(crate::ids::KeyId),
+    Key(
+        crate::ids::KeyId,
+        crate::ids::AccountId,
+        crate::ids::ProjectId,
+    ),
     Token(crate::ids::TokenId),
 }
 
@@ -93,7 +108,7 @@ impl std::fmt::Display for LogId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LogId::None => Ok(()),
-            LogId::Key(k) => k.fmt(f),
+            LogId::Key(k, _, _) => k.fmt(f),
             LogId::Token(t) => t.fmt(f),
         }
     }
@@ -161,6 +176,17 @@ impl Ctx {
         r
     }
 
+    /// The client's address: the peer, or what a trusted proxy says it forwarded for.
+    pub fn client_ip(&self) -> std::net::IpAddr {
+        let peer = self
+            .parts
+            .extensions
+            .get::<crate::http::listener::PeerAddr>()
+            .map(|p| p.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        self.state.policy.client_ip(peer, &self.parts.headers)
+    }
+
     pub fn query(&self) -> HashMap<String, String> {
         parse_query(self.parts.uri.query().unwrap_or(""))
     }
@@ -196,6 +222,10 @@ async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Respons
         | Route::Me
         | Route::Console
         | Route::ConsoleAsset => Err(ApiError::internal()),
+        Route::Metrics => metrics::get(ctx).await,
+        Route::AuditList => audit::list(ctx).await,
+        Route::Backup => backup::get(ctx).await,
+        Route::LeaksReport => leaks::report(ctx, body).await,
         Route::Readyz => health::readyz(ctx).await,
         Route::AccountsList => accounts::list(ctx).await,
         Route::AccountsCreate => accounts::create(ctx, body).await,
@@ -251,7 +281,7 @@ pub fn parse_query(q: &str) -> HashMap<String, String> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

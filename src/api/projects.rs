@@ -54,6 +54,13 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             ),
             _ => e,
         })?;
+    super::audit::record(
+        &ctx,
+        "project.create",
+        ProjectId(id).to_string(),
+        serde_json::json!({"account_id": crate::ids::AccountId(account).to_string(), "name": project.name}),
+    )
+    .await;
     Ok(json_response(
         StatusCode::CREATED,
         &view::project(id, &project),
@@ -109,6 +116,13 @@ pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .await?
         .ok_or_else(|| ApiError::not_found("project"))?;
     ctx.state.credentials.remove_keys(&deleted_keys);
+    super::audit::record(
+        &ctx,
+        "project.delete",
+        ProjectId(id).to_string(),
+        serde_json::json!({"deleted_keys": deleted_keys.len()}),
+    )
+    .await;
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({

@@ -49,6 +49,13 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     let (id, record) = (issued.id.0, issued.record.clone());
     ctx.state.db(move |s| s.insert_token(id, &record)).await?;
     ctx.state.credentials.add_token(issued.id.0, &issued.record);
+    super::audit::record(
+        &ctx,
+        "token.create",
+        issued.id.to_string(),
+        serde_json::json!({"label": issued.record.label}),
+    )
+    .await;
     let mut body = view::token(issued.id.0, &issued.record, None);
     body["token"] = issued.value.into();
     Ok(json_response(StatusCode::CREATED, &body))
@@ -83,6 +90,13 @@ pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .await?
         .ok_or_else(|| ApiError::not_found("management token"))?;
     ctx.state.credentials.revoke_token(id);
+    super::audit::record(
+        &ctx,
+        "token.revoke",
+        TokenId(id).to_string(),
+        serde_json::json!({}),
+    )
+    .await;
     Ok(json_response(
         StatusCode::OK,
         &view::token(id, &t, ctx.state.credentials.token_last_used_ms(id)),

@@ -92,6 +92,13 @@ pub async fn create_secret(
     let req: CreateSecret = ctx.json(body).await?;
     let label = validate_name("label", &req.label)?;
     let body = mint(&ctx.state, project, label).await?;
+    super::audit::record(
+        &ctx,
+        "webhook_secret.create",
+        body["id"].as_str().unwrap_or("").to_string(),
+        serde_json::json!({"project_id": crate::ids::ProjectId(project).to_string()}),
+    )
+    .await;
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
@@ -120,6 +127,13 @@ pub async fn revoke_secret(ctx: Ctx, admin: bool) -> Result<Response<Body>, ApiE
         .db(move |s| s.revoke_webhook_secret(project, id, now))
         .await?
         .ok_or_else(|| ApiError::not_found("webhook secret"))?;
+    super::audit::record(
+        &ctx,
+        "webhook_secret.revoke",
+        WebhookSecretId(id).to_string(),
+        serde_json::json!({"project_id": crate::ids::ProjectId(project).to_string()}),
+    )
+    .await;
     Ok(json_response(
         StatusCode::OK,
         &view::webhook_secret(id, &rec),

@@ -8,10 +8,12 @@ use clap::{Parser, Subcommand};
 
 pub mod admin;
 pub mod analyze;
+pub mod backup;
 pub mod client;
 pub mod config;
 pub mod health;
 pub mod manage;
+pub mod scan;
 pub mod serve;
 pub mod webhooks;
 

@@ -44,6 +44,7 @@ pub enum ErrorCode {
     BodyTimeout,
     TooManyUploads,
     TooManyAuthFailures,
+    TooManyReports,
     HeadersTooLarge,
     MalformedRequest,
     UriTooLong,
@@ -79,7 +80,7 @@ impl ErrorCode {
             | WebhookSecretRequired => StatusCode::BAD_REQUEST,
             NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            TooManyUploads | TooManyAuthFailures => StatusCode::TOO_MANY_REQUESTS,
+            TooManyUploads | TooManyAuthFailures | TooManyReports => StatusCode::TOO_MANY_REQUESTS,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UriTooLong => StatusCode::URI_TOO_LONG,
             InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
@@ -145,6 +146,7 @@ impl ErrorCode {
             BodyTimeout => "body_timeout",
             TooManyUploads => "too_many_uploads",
             TooManyAuthFailures => "too_many_auth_failures",
+            TooManyReports => "too_many_reports",
             HeadersTooLarge => "headers_too_large",
             MalformedRequest => "malformed_request",
             UriTooLong => "uri_too_long",
@@ -163,7 +165,7 @@ impl ErrorCode {
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 48] = {
+    pub const ALL: [ErrorCode; 49] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -200,6 +202,7 @@ impl ErrorCode {
             BodyTimeout,
             TooManyUploads,
             TooManyAuthFailures,
+            TooManyReports,
             HeadersTooLarge,
             MalformedRequest,
             UriTooLong,

@@ -55,6 +55,10 @@ pub enum Route {
     AccountUsage,
     Console,
     ConsoleAsset,
+    Metrics,
+    AuditList,
+    Backup,
+    LeaksReport,
 }
 
 /// Who may call a route.
@@ -78,7 +82,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 47] = [
+    pub const ALL: [Route; 51] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -126,6 +130,10 @@ impl Route {
         Route::AccountUsage,
         Route::Console,
         Route::ConsoleAsset,
+        Route::Metrics,
+        Route::AuditList,
+        Route::Backup,
+        Route::LeaksReport,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -459,6 +467,34 @@ impl Route {
                 Public,
                 "A file of the web console (script, style sheet, icon), named by its content hash",
                 "console",
+            ),
+            Route::Metrics => (
+                Method::GET,
+                "/metrics",
+                Management,
+                "Prometheus metrics (OpenMetrics text)",
+                "operations",
+            ),
+            Route::AuditList => (
+                Method::GET,
+                "/admin/v1/audit",
+                Management,
+                "The audit log, newest first (?action=, ?actor=, ?target=, ?since=, ?until=, ?limit=, ?cursor=)",
+                "operations",
+            ),
+            Route::Backup => (
+                Method::GET,
+                "/admin/v1/backup",
+                Management,
+                "A consistent backup archive (tar with a manifest), streamed while the server serves",
+                "operations",
+            ),
+            Route::LeaksReport => (
+                Method::POST,
+                "/api/v1/leaks",
+                Public,
+                "Report leaked secrets: live keys and tokens among them are revoked at once",
+                "operations",
             ),
         };
         RouteSpec {

@@ -3,6 +3,8 @@
 //! `spawn_blocking`. Knows nothing of HTTP, scopes or audio.
 
 mod accounts;
+pub mod audit;
+pub mod backup;
 pub mod codec;
 mod credits;
 mod deliveries;
@@ -260,6 +262,7 @@ impl Store {
             txn.open_table(table::DELIVERIES_BY_PROJECT)?;
             txn.open_table(table::DELIVERIES_BY_JOB)?;
             txn.open_table(table::ATTEMPTS)?;
+            txn.open_table(table::AUDIT)?;
         }
         txn.commit()?;
         Ok(())

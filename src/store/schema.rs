@@ -63,6 +63,8 @@ pub mod table {
     /// AttemptRecord by (delivery id, attempt number from 1); written before the request goes
     /// out and completed with its outcome.
     pub const ATTEMPTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("attempts");
+    /// AuditRecord by entry id (ids sort by time): who changed which credential or balance.
+    pub const AUDIT: TableDefinition<u128, &[u8]> = TableDefinition::new("audit");
 }
 
 /// Layout version of the database as a whole, for migrations that move keys between tables.
@@ -348,6 +350,27 @@ pub struct WebhookSecretRecord {
     pub sealed: Vec<u8>,
 }
 impl Record for WebhookSecretRecord {
+    const VERSION: u8 = 1;
+}
+
+/// One change to credentials or money, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at_ms: u64,
+    /// `mt_…` for a management token, `key_…` for an API key, `leak_report` for a public
+    /// report, `cli` for a command run on the data directory. Never a secret.
+    pub actor: String,
+    /// What happened: `account.create`, `key.revoke`, `key.leak_revoke`, …
+    pub action: String,
+    /// The id of what changed (`acct_…`, `key_…`, …).
+    pub target: String,
+    pub request_id: Option<String>,
+    /// Client address, when the change came over HTTP.
+    pub ip: Option<String>,
+    /// A small JSON object with the change's particulars (new plan, amount, report URL).
+    pub details: String,
+}
+impl Record for AuditRecord {
     const VERSION: u8 = 1;
 }
 

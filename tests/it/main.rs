@@ -26,6 +26,9 @@ mod deliveries;
 // Hostile input: mutated audio through the analyzer; sockets, bodies and credentials that misbehave.
 mod fuzz;
 mod hardening;
+// Operations: metrics, JSON logs, audit log, leak reports, key scanning, backup and restore.
+mod backup;
+mod ops;
 // The README and Dockerfile against the repository and the binary.
 mod readme;
 // The web console's files, the admin reads it needs, and the console in a real browser.

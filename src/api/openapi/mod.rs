@@ -4,6 +4,7 @@
 //! checks the running server against it.
 
 mod operations;
+mod ops;
 mod schemas;
 
 use http::{HeaderValue, Response, StatusCode, header};
@@ -69,6 +70,10 @@ pub fn spec(plans: &[String]) -> Value {
             .or_insert_with(|| Value::Object(Map::new()));
         entry[s.method.as_str().to_ascii_lowercase()] = op;
     }
+    let mut all_schemas = schemas::components();
+    if let (Some(a), Value::Object(more)) = (all_schemas.as_object_mut(), ops::schemas()) {
+        a.extend(more);
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -84,7 +89,7 @@ pub fn spec(plans: &[String]) -> Value {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, tonearm_sk_…"},
                 "managementToken": {"type": "http", "scheme": "bearer", "description": "A management token, tonearm_mt_…"},
             },
-            "schemas": schemas::components(),
+            "schemas": all_schemas,
             "headers": operations::header_components(),
         },
     })

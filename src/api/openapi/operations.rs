@@ -213,6 +213,7 @@ fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> {
         AccountUsage => vec![("200", "The account's usage", "Usage")],
         Console => vec![("200", "The console page", "")],
         ConsoleAsset => vec![("200", "The file", "")],
+        Metrics | AuditList | Backup | LeaksReport => super::ops::success(route),
     }
 }
 
@@ -258,6 +259,7 @@ fn is_list(route: Route) -> bool {
             | WebhookSecretsList
             | AdminWebhookSecretsList
             | DeliveriesList
+            | AuditList
     )
 }
 
@@ -273,6 +275,7 @@ fn has_json_body(route: Route) -> bool {
             | AccountCreditsGrant
             | WebhookSecretsCreate
             | AdminWebhookSecretsCreate
+            | LeaksReport
     )
 }
 
@@ -291,6 +294,7 @@ pub fn responses(route: Route) -> Value {
                 "image/svg+xml": {"schema": {"type": "string"}},
             }),
             (JobStream, _) => json!({"text/event-stream": {"schema": sse_event()}}),
+            (Metrics | Backup, _) => super::ops::content(route).unwrap_or_default(),
             _ => json_content(reference(schema)),
         };
         let mut h = Map::new();
@@ -467,6 +471,22 @@ pub fn responses(route: Route) -> Value {
         KeysCreate => {
             r.insert("409".into(), error("key_limit_reached, or secret_limit_reached when a webhook secret was asked for", route, &[]));
         }
+        LeaksReport => {
+            r.insert(
+                "429".into(),
+                error(
+                    "too_many_reports: over leaks.reports_per_minute from this address",
+                    route,
+                    &[("Retry-After", true)],
+                ),
+            );
+        }
+        Metrics => {
+            r.insert(
+                "404".into(),
+                error("not_found: metrics.enabled is false", route, &[]),
+            );
+        }
         WebhookSecretsCreate | AdminWebhookSecretsCreate => {
             r.insert(
                 "409".into(),
@@ -540,6 +560,7 @@ pub fn query_params(route: Route) -> Vec<Value> {
             json!({"name": "days", "in": "query", "description": "how many UTC days, ending today",
                                     "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}}),
         ],
+        AuditList => super::ops::query_params(route),
         DeliveriesList | AdminDeliveriesList => {
             let mut v = page_params("dlv", 20);
             v.push(json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "succeeded", "failed"]}}));
@@ -640,6 +661,7 @@ pub fn request_body(route: Route, plans: &[String]) -> Option<Value> {
             }),
             &["amount"],
         ),
+        LeaksReport => super::ops::request_body(route)?,
         Analyze => {
             return Some(json!({
                 "required": true,

@@ -10,6 +10,7 @@ mod keys;
 mod me;
 pub mod openapi;
 mod projects;
+mod sounds;
 mod tokens;
 mod webhooks;
 pub use accounts::policy_state as accounts_policy_state;
@@ -47,6 +48,8 @@ pub struct State {
     pub deliveries: Arc<crate::webhooks::deliver::Deliveries>,
     /// Idempotency-Keys of uploads being received right now.
     pub idempotency: IdempotencyClaims,
+    /// The sound library: files, search index, download signing.
+    pub library: Arc<crate::library::Library>,
 }
 
 impl State {
@@ -222,6 +225,17 @@ async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Respons
         Route::DeliveriesList => deliveries::list(ctx).await,
         Route::DeliveryGet => deliveries::get(ctx).await,
         Route::DeliveryRedeliver => deliveries::redeliver(ctx).await,
+        Route::AdminSoundCreate => sounds::create(ctx, body).await,
+        Route::AdminSoundGet => sounds::admin_get(ctx).await,
+        Route::AdminSoundUpdate => sounds::update(ctx, body).await,
+        Route::AdminSoundDelete => sounds::delete(ctx).await,
+        Route::SoundsSearch => sounds::search(ctx).await,
+        Route::SoundMetadata => sounds::metadata(ctx).await,
+        Route::SoundWaveform => sounds::waveform(ctx).await,
+        Route::SoundPreview => sounds::preview(ctx).await,
+        Route::SoundDownload => sounds::download(ctx).await,
+        Route::SoundFile => sounds::file(ctx).await,
+        Route::Categories => sounds::categories(ctx).await,
     }
 }
 

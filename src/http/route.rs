@@ -47,6 +47,17 @@ pub enum Route {
     DeliveriesList,
     DeliveryGet,
     DeliveryRedeliver,
+    AdminSoundCreate,
+    AdminSoundGet,
+    AdminSoundUpdate,
+    AdminSoundDelete,
+    SoundsSearch,
+    SoundMetadata,
+    SoundWaveform,
+    SoundPreview,
+    SoundDownload,
+    SoundFile,
+    Categories,
 }
 
 /// Who may call a route.
@@ -70,7 +81,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 39] = [
+    pub const ALL: [Route; 50] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -110,6 +121,17 @@ impl Route {
         Route::DeliveriesList,
         Route::DeliveryGet,
         Route::DeliveryRedeliver,
+        Route::AdminSoundCreate,
+        Route::AdminSoundGet,
+        Route::AdminSoundUpdate,
+        Route::AdminSoundDelete,
+        Route::SoundsSearch,
+        Route::SoundMetadata,
+        Route::SoundWaveform,
+        Route::SoundPreview,
+        Route::SoundDownload,
+        Route::SoundFile,
+        Route::Categories,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -387,6 +409,83 @@ impl Route {
                 Management,
                 "Revoke a project's webhook signing secret",
                 "webhooks",
+            ),
+            Route::AdminSoundCreate => (
+                Method::POST,
+                "/admin/v1/sounds",
+                Management,
+                "Import a sound (multipart/form-data: file, metadata JSON); measured on import",
+                "library",
+            ),
+            Route::AdminSoundGet => (
+                Method::GET,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "A sound's full record with the SHA-256 of its original",
+                "library",
+            ),
+            Route::AdminSoundUpdate => (
+                Method::PATCH,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "Change a sound's curated metadata (title, tags, category, licence, …)",
+                "library",
+            ),
+            Route::AdminSoundDelete => (
+                Method::DELETE,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "Remove a sound, its original and its cached downloads",
+                "library",
+            ),
+            Route::SoundsSearch => (
+                Method::GET,
+                "/api/v1/sounds/search",
+                ApiKey(Some(Scope::LibraryRead)),
+                "Search the library (?q=, category, duration_max, license, limit, cursor); best first, next page in Link",
+                "library",
+            ),
+            Route::SoundMetadata => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/metadata",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A sound's full metadata and measurements",
+                "library",
+            ),
+            Route::SoundWaveform => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/waveform",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A sound's waveform peaks as JSON (?width=), or a PNG picture (?format=png&width=&height=)",
+                "library",
+            ),
+            Route::SoundPreview => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/preview",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A short low-bitrate Ogg Vorbis preview for auditioning (free)",
+                "library",
+            ),
+            Route::SoundDownload => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/download",
+                ApiKey(Some(Scope::LibraryDownload)),
+                "A signed download URL (?format=wav24|wav16|mp3320|ogg&normalize=); costs 1 credit",
+                "library",
+            ),
+            Route::SoundFile => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/file",
+                Public,
+                "The file behind a signed download URL (no API key; 403 tampered, 410 expired; Range, ETag)",
+                "library",
+            ),
+            Route::Categories => (
+                Method::GET,
+                "/api/v1/categories",
+                ApiKey(Some(Scope::LibraryRead)),
+                "The 14 top-level categories with sound counts and subcategories",
+                "library",
             ),
         };
         RouteSpec {

@@ -3,6 +3,7 @@
 //! Every status, header and body an operation can answer with is listed; `scripts/contract.sh`
 //! checks the running server against it.
 
+mod library;
 mod operations;
 mod schemas;
 
@@ -69,6 +70,10 @@ pub fn spec(plans: &[String]) -> Value {
             .or_insert_with(|| Value::Object(Map::new()));
         entry[s.method.as_str().to_ascii_lowercase()] = op;
     }
+    let mut components = schemas::components();
+    if let Some(o) = components.as_object_mut() {
+        o.extend(library::schemas());
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -84,7 +89,7 @@ pub fn spec(plans: &[String]) -> Value {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, tonearm_sk_…"},
                 "managementToken": {"type": "http", "scheme": "bearer", "description": "A management token, tonearm_mt_…"},
             },
-            "schemas": schemas::components(),
+            "schemas": components,
             "headers": operations::header_components(),
         },
     })

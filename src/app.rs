@@ -42,6 +42,8 @@ pub enum Error {
     #[error(transparent)]
     Vault(#[from] crate::webhooks::vault::Error),
     #[error(transparent)]
+    Library(#[from] crate::library::Error),
+    #[error(transparent)]
     Webhooks(#[from] crate::webhooks::deliver::Error),
 }
 
@@ -98,14 +100,28 @@ impl Server {
         }
         let dir = config.storage.data_dir.clone();
         let month = month_index(now_ms());
-        let (store, keys, tokens, accounts, usage) = tokio::task::spawn_blocking(move || {
-            let store = Store::open(&dir)?;
-            let (keys, tokens) = (store.all_keys()?, store.all_tokens()?);
-            let (accounts, usage) = (store.all_accounts()?, store.usage_for_month(month)?);
-            Ok::<_, crate::store::Error>((store, keys, tokens, accounts, usage))
-        })
-        .await
-        .map_err(|e| Error::Task(e.to_string()))??;
+        let (store, keys, tokens, accounts, usage, sounds) =
+            tokio::task::spawn_blocking(move || {
+                let store = Store::open(&dir)?;
+                let (keys, tokens) = (store.all_keys()?, store.all_tokens()?);
+                let (accounts, usage) = (store.all_accounts()?, store.usage_for_month(month)?);
+                let sounds = store.all_sounds()?;
+                Ok::<_, crate::store::Error>((store, keys, tokens, accounts, usage, sounds))
+            })
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
+        // The search index lives in memory and is built from the store at every start.
+        let index_started = std::time::Instant::now();
+        let sound_count = sounds.len();
+        let library = Arc::new(crate::library::Library::open(
+            &config.storage.data_dir,
+            sounds,
+        )?);
+        tracing::info!(
+            sounds = sound_count,
+            ms = index_started.elapsed().as_millis() as u64,
+            "built the sound library's search index"
+        );
         tracing::info!(
             data_dir = %absolute(&config.storage.data_dir).display(),
             config = %describe_source(&source),
@@ -155,6 +171,7 @@ impl Server {
             metrics,
             leak_reports,
             backup_running: Default::default(),
+            library,
         });
         let resumed = {
             let jobs = jobs.clone();

@@ -12,7 +12,8 @@
 //! knows nothing of servers or databases, so `tonearm analyze` and the job workers call the same
 //! function. `webhooks` holds the signing secrets (sealed at rest), the signature formats, the
 //! outbound target policy and client, and the durable delivery scheduler that `jobs` hands each
-//! finished job's event to.
+//! finished job's event to. `library` keeps the sound library: originals, cached downloads,
+//! the search index and signed download URLs.
 
 pub mod api;
 pub mod app;
@@ -25,6 +26,7 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
+pub mod library;
 pub mod policy;
 pub mod store;
 pub mod webhooks;

@@ -66,8 +66,9 @@ pub fn entry_view(id: u128, e: &LedgerRecord) -> Value {
         "type": e.kind,
         "amount": e.amount,
         "balance_after": e.balance_after,
-        "job_id": reference.filter(|r| r.starts_with("job_")),
-        "sound_id": reference.filter(|r| r.starts_with("snd_")),
+        "job_id": reference.filter(|r| e.kind != "download" && r.starts_with("job_")),
+        // Sound ids are slugs chosen at import: the entry's type says the reference is one.
+        "sound_id": reference.filter(|_| e.kind == "download"),
         "note": e.note,
     })
 }
@@ -104,6 +105,8 @@ pub async fn account(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         "object": "account",
         "name": record.name,
         "plan": record.plan,
+        // The plan under the name hosted sound libraries give it.
+        "tier": record.plan,
         "credits_remaining": balance,
         "credits_total": grant,
         "monthly_reset_date": rfc3339(next_month_start_s(now) * 1000),

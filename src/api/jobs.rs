@@ -137,6 +137,7 @@ async fn receive_audio(
         max,
         ctx.body_pace(),
         engine::sniff,
+        upload::ANALYZE_FIELDS,
     )
     .await
     .map_err(upload_error)
@@ -188,7 +189,7 @@ fn insufficient_storage() -> ApiError {
     )
 }
 
-fn upload_error(e: UploadError) -> ApiError {
+pub(super) fn upload_error(e: UploadError) -> ApiError {
     match e {
         UploadError::NotMultipart => ApiError::new(
             ErrorCode::MalformedMultipart,
@@ -224,7 +225,7 @@ fn upload_error(e: UploadError) -> ApiError {
             tracing::error!(error = %e, "cannot store upload");
             ApiError::internal()
         }
-        UploadError::UnknownField(_) | UploadError::FieldTooLong(_) => {
+        UploadError::UnknownField(..) | UploadError::FieldTooLong(_) => {
             ApiError::invalid(e.to_string())
         }
         UploadError::Malformed(_) | UploadError::DuplicateFile => {

@@ -15,6 +15,7 @@ mod me;
 mod metrics;
 pub mod openapi;
 mod projects;
+mod sounds;
 mod tokens;
 mod usage;
 mod webhooks;
@@ -60,6 +61,8 @@ pub struct State {
     pub leak_reports: crate::policy::auth_failures::AuthFailures,
     /// Set while a backup is being taken or streamed: one at a time.
     pub backup_running: std::sync::atomic::AtomicBool,
+    /// The sound library: files, search index, download signing.
+    pub library: Arc<crate::library::Library>,
 }
 
 impl State {
@@ -267,6 +270,17 @@ async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Respons
         Route::AdminDeliveryGet => deliveries::admin_get(ctx).await,
         Route::AdminDeliveryRedeliver => deliveries::admin_redeliver(ctx).await,
         Route::AccountUsage => usage::account(ctx).await,
+        Route::AdminSoundCreate => sounds::create(ctx, body).await,
+        Route::AdminSoundGet => sounds::admin_get(ctx).await,
+        Route::AdminSoundUpdate => sounds::update(ctx, body).await,
+        Route::AdminSoundDelete => sounds::delete(ctx).await,
+        Route::SoundsSearch => sounds::search(ctx).await,
+        Route::SoundMetadata => sounds::metadata(ctx).await,
+        Route::SoundWaveform => sounds::waveform(ctx).await,
+        Route::SoundPreview => sounds::preview(ctx).await,
+        Route::SoundDownload => sounds::download(ctx).await,
+        Route::SoundFile => sounds::file(ctx).await,
+        Route::Categories => sounds::categories(ctx).await,
     }
 }
 

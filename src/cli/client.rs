@@ -109,15 +109,32 @@ impl ApiClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, Error> {
+        let body = body.map(|b| {
+            (
+                "application/json".to_string(),
+                Bytes::from(serde_json::to_vec(&b).unwrap_or_default()),
+            )
+        });
+        self.send(method, path, body).await
+    }
+
+    /// Sends a body of any type (a multipart form, say) and returns the JSON of a 2xx answer;
+    /// an empty 2xx answer (204) is `null`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(String, Bytes)>,
+    ) -> Result<Value, Error> {
         let url = format!("{}{path}", self.base);
         let mut req = Request::builder().method(method).uri(&url);
         if let Some(t) = &self.token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let bytes = match body {
-            Some(b) => {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-                Bytes::from(serde_json::to_vec(&b).unwrap_or_default())
+            Some((content_type, b)) => {
+                req = req.header(header::CONTENT_TYPE, content_type);
+                b
             }
             None => Bytes::new(),
         };
@@ -138,6 +155,9 @@ impl ApiClient {
                 message: e.to_string(),
             })?
             .to_bytes();
+        if status == 204 && bytes.is_empty() {
+            return Ok(Value::Null);
+        }
         let value: Value = serde_json::from_slice(&bytes).map_err(|_| Error::NotJson { status })?;
         if (200..300).contains(&status) {
             return Ok(value);

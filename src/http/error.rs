@@ -58,6 +58,14 @@ pub enum ErrorCode {
     NotReady,
     IdempotencyKeyReused,
     IdempotencyKeyInUse,
+    UnsupportedFormat,
+    UnsupportedCodec,
+    CorruptAudio,
+    NoAudioTrack,
+    AudioTooLong,
+    InvalidSignature,
+    UrlExpired,
+    RangeNotSatisfiable,
     Internal,
 }
 
@@ -105,6 +113,13 @@ impl ErrorCode {
             RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
             InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
             NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            UnsupportedFormat | UnsupportedCodec | CorruptAudio | NoAudioTrack => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            AudioTooLong => StatusCode::PAYLOAD_TOO_LARGE,
+            InvalidSignature => StatusCode::FORBIDDEN,
+            UrlExpired => StatusCode::GONE,
+            RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -160,12 +175,20 @@ impl ErrorCode {
             NotReady => "not_ready",
             IdempotencyKeyReused => "idempotency_key_reused",
             IdempotencyKeyInUse => "idempotency_key_in_use",
+            UnsupportedFormat => "unsupported_format",
+            UnsupportedCodec => "unsupported_codec",
+            CorruptAudio => "corrupt_audio",
+            NoAudioTrack => "no_audio_track",
+            AudioTooLong => "too_long",
+            InvalidSignature => "invalid_signature",
+            UrlExpired => "url_expired",
+            RangeNotSatisfiable => "range_not_satisfiable",
             Internal => "internal",
         }
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 49] = {
+    pub const ALL: [ErrorCode; 57] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -216,6 +239,14 @@ impl ErrorCode {
             NotReady,
             IdempotencyKeyReused,
             IdempotencyKeyInUse,
+            UnsupportedFormat,
+            UnsupportedCodec,
+            CorruptAudio,
+            NoAudioTrack,
+            AudioTooLong,
+            InvalidSignature,
+            UrlExpired,
+            RangeNotSatisfiable,
             Internal,
         ]
     };
@@ -334,6 +365,16 @@ impl From<crate::store::Error> for ApiError {
                 format!("the account has {balance} credits; an administrator can grant more"),
             )
             .with_details(serde_json::json!({ "credits_remaining": balance })),
+            S::SoundIdTaken(id) => ApiError::new(
+                ErrorCode::Conflict,
+                format!("a sound with id {id:?} exists; choose another id or PATCH that one"),
+            )
+            .with_details(serde_json::json!({ "id": id })),
+            S::SoundDuplicate(id) => ApiError::new(
+                ErrorCode::Conflict,
+                format!("the same file is already in the library as sound {id:?}"),
+            )
+            .with_details(serde_json::json!({ "existing_id": id })),
             S::LimitReached(n) => ApiError::new(
                 ErrorCode::KeyLimitReached,
                 format!("the account already has {n} active keys; revoke one first"),

@@ -59,6 +59,17 @@ pub enum Route {
     AuditList,
     Backup,
     LeaksReport,
+    AdminSoundCreate,
+    AdminSoundGet,
+    AdminSoundUpdate,
+    AdminSoundDelete,
+    SoundsSearch,
+    SoundMetadata,
+    SoundWaveform,
+    SoundPreview,
+    SoundDownload,
+    SoundFile,
+    Categories,
 }
 
 /// Who may call a route.
@@ -82,7 +93,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 51] = [
+    pub const ALL: [Route; 62] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -134,6 +145,17 @@ impl Route {
         Route::AuditList,
         Route::Backup,
         Route::LeaksReport,
+        Route::AdminSoundCreate,
+        Route::AdminSoundGet,
+        Route::AdminSoundUpdate,
+        Route::AdminSoundDelete,
+        Route::SoundsSearch,
+        Route::SoundMetadata,
+        Route::SoundWaveform,
+        Route::SoundPreview,
+        Route::SoundDownload,
+        Route::SoundFile,
+        Route::Categories,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -495,6 +517,83 @@ impl Route {
                 Public,
                 "Report leaked secrets: live keys and tokens among them are revoked at once",
                 "operations",
+            ),
+            Route::AdminSoundCreate => (
+                Method::POST,
+                "/admin/v1/sounds",
+                Management,
+                "Import a sound (multipart/form-data: file, metadata JSON); measured on import",
+                "library",
+            ),
+            Route::AdminSoundGet => (
+                Method::GET,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "A sound's full record with the SHA-256 of its original",
+                "library",
+            ),
+            Route::AdminSoundUpdate => (
+                Method::PATCH,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "Change a sound's curated metadata (title, tags, category, licence, …)",
+                "library",
+            ),
+            Route::AdminSoundDelete => (
+                Method::DELETE,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "Remove a sound, its original and its cached downloads",
+                "library",
+            ),
+            Route::SoundsSearch => (
+                Method::GET,
+                "/api/v1/sounds/search",
+                ApiKey(Some(Scope::LibraryRead)),
+                "Search the library (?q=, category, duration_max, license, limit, cursor); best first, next page in Link",
+                "library",
+            ),
+            Route::SoundMetadata => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/metadata",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A sound's full metadata and measurements",
+                "library",
+            ),
+            Route::SoundWaveform => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/waveform",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A sound's waveform peaks as JSON (?width=), or a PNG picture (?format=png&width=&height=)",
+                "library",
+            ),
+            Route::SoundPreview => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/preview",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A short low-bitrate Ogg Vorbis preview for auditioning (free)",
+                "library",
+            ),
+            Route::SoundDownload => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/download",
+                ApiKey(Some(Scope::LibraryDownload)),
+                "A signed download URL (?format=wav24|wav16|mp3320|ogg&normalize=); costs 1 credit",
+                "library",
+            ),
+            Route::SoundFile => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/file",
+                Public,
+                "The file behind a signed download URL (no API key; 403 tampered, 410 expired; Range, ETag)",
+                "library",
+            ),
+            Route::Categories => (
+                Method::GET,
+                "/api/v1/categories",
+                ApiKey(Some(Scope::LibraryRead)),
+                "The 14 top-level categories with sound counts and subcategories",
+                "library",
             ),
         };
         RouteSpec {

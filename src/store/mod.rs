@@ -11,6 +11,7 @@ mod deliveries;
 pub mod disk;
 mod jobs;
 mod keys;
+mod library;
 mod projects;
 pub mod schema;
 mod webhooks;
@@ -73,6 +74,10 @@ pub enum Error {
     Task(String),
     #[error("the database is unavailable after a failed write (disk full?); retry shortly")]
     Unavailable,
+    #[error("a sound with id {0} exists")]
+    SoundIdTaken(String),
+    #[error("the same file is already in the library as sound {0}")]
+    SoundDuplicate(String),
 }
 
 impl Error {
@@ -263,6 +268,9 @@ impl Store {
             txn.open_table(table::DELIVERIES_BY_JOB)?;
             txn.open_table(table::ATTEMPTS)?;
             txn.open_table(table::AUDIT)?;
+            txn.open_table(table::SOUNDS)?;
+            txn.open_table(table::SOUNDS_BY_SHA256)?;
+            txn.open_table(table::SOUND_WAVEFORMS)?;
         }
         txn.commit()?;
         Ok(())

@@ -65,6 +65,14 @@ pub mod table {
     pub const ATTEMPTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("attempts");
     /// AuditRecord by entry id (ids sort by time): who changed which credential or balance.
     pub const AUDIT: TableDefinition<u128, &[u8]> = TableDefinition::new("audit");
+    /// SoundRecord by sound id (the slug the API shows).
+    pub const SOUNDS: TableDefinition<&str, &[u8]> = TableDefinition::new("sounds");
+    /// Sound id by the SHA-256 of its original file: the same bytes are never imported twice.
+    pub const SOUNDS_BY_SHA256: TableDefinition<&[u8; 32], &str> =
+        TableDefinition::new("sounds_by_sha256");
+    /// WaveformRecord by sound id: drawn peaks, apart from the record search reads.
+    pub const SOUND_WAVEFORMS: TableDefinition<&str, &[u8]> =
+        TableDefinition::new("sound_waveforms");
 }
 
 /// Layout version of the database as a whole, for migrations that move keys between tables.
@@ -588,4 +596,49 @@ mod tests {
         assert!(decode::<ProjectRecord>("projects", &[1, 0xff]).is_err());
         assert!(decode::<ProjectRecord>("projects", &[]).is_err());
     }
+}
+
+/// A sound of the library: curated metadata and what the engine measured on import.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoundRecord {
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub category: String,
+    pub subcategory: String,
+    pub creator: String,
+    /// `royalty-free`, `copyleft` or `editorial`.
+    pub license_type: String,
+    pub license: String,
+    pub attribution_required: bool,
+    pub created_at_ms: u64,
+    /// File name of the original under `<data_dir>/sounds/`.
+    pub file: String,
+    /// Container recognised on import (`wav`, `flac`, `ogg`, …).
+    pub format: String,
+    pub file_size_bytes: u64,
+    pub sha256: [u8; 32],
+    pub duration_s: f64,
+    pub sample_rate_hz: u32,
+    pub bit_depth: Option<u32>,
+    pub channels: u32,
+    pub loudness_lufs: Option<f64>,
+    pub loudness_note: Option<String>,
+    pub true_peak_db: Option<f64>,
+    /// The strongest spectral peaks: (frequency Hz, level dB relative to the strongest).
+    pub spectral_peaks: Vec<(f32, f32)>,
+    pub download_count: u64,
+}
+impl Record for SoundRecord {
+    const VERSION: u8 = 1;
+}
+
+/// A sound's waveform: per column, the lowest and highest sample (over all channels) scaled
+/// to i16.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaveformRecord {
+    pub peaks: Vec<(i16, i16)>,
+}
+impl Record for WaveformRecord {
+    const VERSION: u8 = 1;
 }

@@ -17,6 +17,8 @@ mod config;
 mod cli;
 // Plans, limits, scopes, allowlists, credits.
 mod limits;
+// The sound library: import, search, downloads.
+mod library;
 // OpenAPI document against the live router.
 mod openapi;
 // Webhook secrets and signatures.

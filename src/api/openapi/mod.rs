@@ -3,6 +3,7 @@
 //! Every status, header and body an operation can answer with is listed; `scripts/contract.sh`
 //! checks the running server against it.
 
+mod library;
 mod operations;
 mod ops;
 mod schemas;
@@ -71,8 +72,11 @@ pub fn spec(plans: &[String]) -> Value {
         entry[s.method.as_str().to_ascii_lowercase()] = op;
     }
     let mut all_schemas = schemas::components();
-    if let (Some(a), Value::Object(more)) = (all_schemas.as_object_mut(), ops::schemas()) {
-        a.extend(more);
+    if let Some(a) = all_schemas.as_object_mut() {
+        if let Value::Object(more) = ops::schemas() {
+            a.extend(more);
+        }
+        a.extend(library::schemas());
     }
     json!({
         "openapi": "3.1.0",

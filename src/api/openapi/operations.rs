@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::library;
 use super::schemas::{DURATION_PATTERN, NAME_PATTERN, id, ip_pattern, reference};
 use crate::auth::ScopeSet;
 use crate::http::route::{Access, Route};
@@ -214,6 +215,7 @@ fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> {
         Console => vec![("200", "The console page", "")],
         ConsoleAsset => vec![("200", "The file", "")],
         Metrics | AuditList | Backup | LeaksReport => super::ops::success(route),
+        _ => library::success(route),
     }
 }
 
@@ -276,6 +278,7 @@ fn has_json_body(route: Route) -> bool {
             | WebhookSecretsCreate
             | AdminWebhookSecretsCreate
             | LeaksReport
+            | AdminSoundUpdate
     )
 }
 
@@ -295,6 +298,19 @@ pub fn responses(route: Route) -> Value {
             }),
             (JobStream, _) => json!({"text/event-stream": {"schema": sse_event()}}),
             (Metrics | Backup, _) => super::ops::content(route).unwrap_or_default(),
+            (SoundWaveform, _) => json!({
+                "application/json": {"schema": reference(schema)},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            }),
+            (SoundPreview, _) => {
+                json!({"audio/ogg": {"schema": {"type": "string", "format": "binary"}}})
+            }
+            (SoundFile, "200" | "206") => json!({
+                "audio/wav": {"schema": {"type": "string", "format": "binary"}},
+                "audio/mpeg": {"schema": {"type": "string", "format": "binary"}},
+                "audio/ogg": {"schema": {"type": "string", "format": "binary"}},
+            }),
+            (_, "") => json!({}),
             _ => json_content(reference(schema)),
         };
         let mut h = Map::new();
@@ -302,7 +318,7 @@ pub fn responses(route: Route) -> Value {
         if matches!(access, Access::ApiKey(_)) {
             rate_headers(&mut h, true);
         }
-        if is_list(route) {
+        if is_list(route) || route == SoundsSearch {
             h.insert("Link".into(), header_ref("Link", false));
         }
         match (route, code) {
@@ -499,6 +515,9 @@ pub fn responses(route: Route) -> Value {
         }
         _ => {}
     }
+    for (code, desc) in library::refusals(route) {
+        r.insert(code.into(), error(desc, route, &[]));
+    }
     r.insert(
         "431".into(),
         json!({"description": "The request head is over server.max_header_bytes",
@@ -567,7 +586,7 @@ pub fn query_params(route: Route) -> Vec<Value> {
             v.push(json!({"name": "job_id", "in": "query", "description": "only this job's deliveries", "schema": id("job")}));
             v
         }
-        _ => Vec::new(),
+        _ => library::query_params(route),
     }
 }
 
@@ -682,6 +701,7 @@ pub fn request_body(route: Route, plans: &[String]) -> Option<Value> {
                 }},
             }));
         }
+        AdminSoundCreate | AdminSoundUpdate => return library::request_body(route),
         _ => return None,
     };
     // PATCH with an empty body changes nothing and is accepted.

@@ -433,6 +433,7 @@ pub fn components() -> Value {
             "object": {"const": "account"},
             "name": {"type": "string"},
             "plan": {"type": "string"},
+            "tier": {"type": "string", "description": "the plan, under the name sound libraries use"},
             "credits_remaining": {"type": ["integer", "null"], "description": "null on plans with unlimited credits"},
             "credits_total": {"type": ["integer", "null"], "description": "the plan's monthly grant; null when unlimited"},
             "monthly_reset_date": time(),

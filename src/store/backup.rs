@@ -62,6 +62,7 @@ impl Store {
             table::KEYS_BY_ACCOUNT,
             table::TOKENS,
             table::USAGE,
+            table::USAGE_DAILY,
             table::LEDGER,
             table::JOBS,
             table::JOBS_BY_PROJECT,
@@ -74,6 +75,9 @@ impl Store {
             table::DELIVERIES_BY_JOB,
             table::ATTEMPTS,
             table::AUDIT,
+            table::SOUNDS,
+            table::SOUNDS_BY_SHA256,
+            table::SOUND_WAVEFORMS,
         );
         for t in src.list_tables()? {
             if !names.iter().any(|n| n == t.name()) {

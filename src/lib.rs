@@ -12,7 +12,8 @@
 //! knows nothing of servers or databases, so `tonearm analyze` and the job workers call the same
 //! function. `webhooks` holds the signing secrets (sealed at rest), the signature formats, the
 //! outbound target policy and client, and the durable delivery scheduler that `jobs` hands each
-//! finished job's event to.
+//! finished job's event to. `metrics` holds the Prometheus registry the request, job and
+//! delivery paths update; `backup` makes and restores archives of a consistent snapshot.
 
 pub mod api;
 pub mod app;

@@ -122,6 +122,7 @@ impl Server {
             ms = index_started.elapsed().as_millis() as u64,
             "built the sound library's search index"
         );
+        crate::backup::remove_stale(&config.storage.data_dir);
         tracing::info!(
             data_dir = %absolute(&config.storage.data_dir).display(),
             config = %describe_source(&source),
@@ -147,7 +148,10 @@ impl Server {
             config.analysis.max_uploads_per_key,
             config.analysis.max_uploads_per_account,
         );
-        let metrics = Arc::new(crate::metrics::Metrics::new(config.metrics.enabled));
+        let metrics = Arc::new(crate::metrics::Metrics::new(
+            config.metrics.enabled,
+            crate::http::route::Route::ALL.len(),
+        ));
         let _ = jobs.metrics.set(metrics.clone());
         let _ = deliveries.metrics.set(metrics.clone());
         let leak_reports = AuthFailures::new(config.leaks.reports_per_minute);

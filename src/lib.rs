@@ -13,7 +13,9 @@
 //! function. `webhooks` holds the signing secrets (sealed at rest), the signature formats, the
 //! outbound target policy and client, and the durable delivery scheduler that `jobs` hands each
 //! finished job's event to. `library` keeps the sound library: originals, cached downloads,
-//! the search index and signed download URLs.
+//! the search index and signed download URLs. `metrics` holds the Prometheus registry the
+//! request, job and delivery paths update; `backup` makes and restores archives of a consistent
+//! snapshot.
 
 pub mod api;
 pub mod app;

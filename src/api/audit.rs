@@ -86,7 +86,7 @@ fn text_param(
 ) -> Result<Option<String>, ApiError> {
     match q.get(name) {
         None => Ok(None),
-        Some(v) if v.is_empty() || v.len() > 200 => Err(ApiError::invalid(format!(
+        Some(v) if v.is_empty() || v.chars().count() > 200 => Err(ApiError::invalid(format!(
             "{name} must be 1 to 200 characters"
         ))),
         Some(v) => Ok(Some(v.clone())),

@@ -51,9 +51,9 @@ pub async fn report(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     }
     let url = match req.url.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(u) if u.chars().count() > MAX_URL_CHARS || u.chars().any(char::is_control) => {
+        Some(u) if u.chars().count() > MAX_URL_CHARS => {
             return Err(ApiError::invalid(format!(
-                "url must be at most {MAX_URL_CHARS} characters without control characters"
+                "url must be at most {MAX_URL_CHARS} characters"
             )));
         }
         Some(u) => Some(u.to_string()),

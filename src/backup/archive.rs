@@ -36,6 +36,18 @@ impl Staged {
     }
 }
 
+/// Removes what a backup interrupted by a crash left in the data directory.
+pub fn remove_stale(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(".backup-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Takes the snapshot and freezes the other files beside it, then hashes everything.
 pub fn prepare(store: &Store, data_dir: &Path) -> Result<Staged, Error> {
     let mut rnd = [0u8; 8];

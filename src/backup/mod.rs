@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use archive::{Staged, prepare, restore, verify, write_tar};
+pub use archive::{Staged, prepare, remove_stale, restore, verify, write_tar};
 
 pub const MANIFEST: &str = "manifest.json";
 pub const FORMAT: &str = "tonearm-backup";

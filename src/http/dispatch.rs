@@ -351,16 +351,18 @@ fn finish(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let status = resp.status().as_u16();
-    let (template, method_label) = match route {
+    match route {
         Some(r) => {
             let spec = r.spec();
-            (spec.path, method_label(&spec.method))
+            let m = method_label(&spec.method);
+            state
+                .metrics
+                .request_at(r as usize, spec.path, m, status, elapsed);
         }
-        None => ("unmatched", method_label(method)),
-    };
-    state
-        .metrics
-        .request(template, method_label, status, elapsed);
+        None => state
+            .metrics
+            .request("unmatched", method_label(method), status, elapsed),
+    }
     let latency_ms = (elapsed * 100_000.0).round() / 100.0;
     // A secret pasted into a URL must not reach the logs: such a path is logged by its route.
     let path = if secret_like(path) {

@@ -3,8 +3,12 @@
 //! gauges read at scrape time. Labels are bounded: route templates, methods, status codes and
 //! fixed outcome names, never raw paths or credential ids.
 
+mod histogram;
 pub mod process;
 
+pub use histogram::AtomicHistogram;
+
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -53,6 +57,18 @@ pub struct RealmLabels {
 
 type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
 
+/// Statuses whose request counters each route caches; others go through the family's map.
+const CACHED_STATUSES: [u16; 16] = [
+    200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503,
+];
+
+/// One route's series, looked up once: the request path then touches only atomics.
+#[derive(Default)]
+struct RouteSeries {
+    latency: OnceLock<AtomicHistogram>,
+    requests: [OnceLock<Counter>; CACHED_STATUSES.len()],
+}
+
 /// Every metric tonearm exports. Cheap to share behind an `Arc`; all updates are lock-free
 /// atomics except the first use of a new label set.
 pub struct Metrics {
@@ -62,7 +78,9 @@ pub struct Metrics {
     /// `process_*` metrics, unprefixed.
     process: Registry,
     requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram>,
+    latency: Family<RouteLabels, AtomicHistogram>,
+    /// By the caller's route index (`Route as usize`).
+    series: Vec<RouteSeries>,
     jobs: Family<StateLabels, Gauge>,
     jobs_finished: Family<StateLabels, Counter>,
     queue_depth: Gauge,
@@ -96,7 +114,8 @@ pub struct Snapshot {
 }
 
 impl Metrics {
-    pub fn new(enabled: bool) -> Metrics {
+    /// `routes`: how many route indexes `request_at` will be called with.
+    pub fn new(enabled: bool, routes: usize) -> Metrics {
         let mut r = Registry::with_prefix("tonearm");
         let requests = Family::<RequestLabels, Counter>::default();
         r.register(
@@ -104,9 +123,9 @@ impl Metrics {
             "HTTP requests by route template, method and status",
             requests.clone(),
         );
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+        let latency = Family::<RouteLabels, AtomicHistogram>::new_with_constructor(|| {
             // 0.5 ms to ~16 s: the fast credential routes and the slow uploads alike.
-            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+            AtomicHistogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
         r.register_with_unit(
             "http_request_duration",
@@ -235,6 +254,7 @@ impl Metrics {
             process: p,
             requests,
             latency,
+            series: (0..routes).map(|_| RouteSeries::default()).collect(),
             jobs,
             jobs_finished,
             queue_depth,
@@ -257,7 +277,41 @@ impl Metrics {
         }
     }
 
-    /// One answered request.
+    /// One answered request on the route with index `index` (its series are cached there).
+    pub fn request_at(
+        &self,
+        index: usize,
+        route: &'static str,
+        method: &'static str,
+        status: u16,
+        secs: f64,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let Some(s) = self.series.get(index) else {
+            return self.request(route, method, status, secs);
+        };
+        s.latency
+            .get_or_init(|| {
+                self.latency
+                    .get_or_create_owned(&RouteLabels { route, method })
+            })
+            .observe(secs);
+        let labels = || RequestLabels {
+            route,
+            method,
+            status,
+        };
+        match CACHED_STATUSES.iter().position(|c| *c == status) {
+            Some(i) => s.requests[i]
+                .get_or_init(|| self.requests.get_or_create_owned(&labels()))
+                .inc(),
+            None => self.requests.get_or_create(&labels()).inc(),
+        };
+    }
+
+    /// One answered request, looked up by its labels.
     pub fn request(&self, route: &'static str, method: &'static str, status: u16, secs: f64) {
         if !self.enabled {
             return;

@@ -497,6 +497,12 @@ pub fn responses(route: Route) -> Value {
                 ),
             );
         }
+        Backup => {
+            r.insert(
+                "409".into(),
+                error("conflict: a backup is already running", route, &[]),
+            );
+        }
         Metrics => {
             r.insert(
                 "404".into(),

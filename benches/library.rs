@@ -256,6 +256,15 @@ fn main() {
         .collect();
     match args.first().map(String::as_str) {
         Some("relevance") if args.len() == 4 => relevance(&args[1], &args[2], &args[3]),
-        _ => eprintln!("usage: library relevance LIBRARY.json QUERIES.json OUT.jsonl"),
+        Some("populate") if args.len() == 5 => populate(
+            &args[1],
+            args[2].parse().expect("N is a number"),
+            &args[3],
+            &args[4],
+        ),
+        _ => eprintln!(
+            "usage: library relevance LIBRARY.json QUERIES.json OUT.jsonl\n       \
+             library populate LIBRARY.json N DATA_DIR OUT_DIR"
+        ),
     }
 }

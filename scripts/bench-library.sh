@@ -64,7 +64,7 @@ for line in open(sys.argv[1]):
     params = {"q": q["q"], **{k: v for k, v in q["filters"].items()}}
     paths.append("/api/v1/sounds/search?" + urllib.parse.urlencode(params))
 print("paths = {" + ",".join(json.dumps(p) for p in paths) + "}")
-print('i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer %s"})\nend' % sys.argv[2])
+print("i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i], {[\"Authorization\"] = \"Bearer KEY\"})\nend".replace("KEY", sys.argv[2]))
 PY
 latency() { awk '/ 50%/ {p50=$2} / 99%/ {p99=$2} /Requests\/sec/ {rps=$2} END {print "p50", p50, "p99", p99, "req/s", rps}'; }
 echo "healthz: $(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "http://$ADDR/healthz" | latency)"

@@ -476,7 +476,7 @@ fn metadata_view(base: &str, id: &str, r: &SoundRecord) -> Value {
             "loudness_note": r.loudness_note,
             "true_peak_db": r.true_peak_db,
             "spectral_peaks": r.spectral_peaks.iter().map(|(hz, db)| json!({"frequency_hz": hz, "magnitude_db": db})).collect::<Vec<_>>(),
-            "formats": Format::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+            "formats": Format::ALL.iter().filter(|f| f.available()).map(|f| f.as_str()).collect::<Vec<_>>(),
             "download_count": r.download_count,
         });
         if let Some(e) = extra.as_object() {
@@ -744,6 +744,11 @@ pub async fn download(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         Some(f) => Format::parse(f)
             .ok_or_else(|| ApiError::invalid("format must be wav24, wav16, mp3320 or ogg"))?,
     };
+    if !format.available() {
+        return Err(ApiError::invalid(
+            "this server was built without MP3 export; choose wav24, wav16 or ogg",
+        ));
+    }
     let normalize = parse_bool("normalize", q.get("normalize"))?;
     let rec = sound_of(&ctx, &id)?;
     let key = ctx.key()?.clone();

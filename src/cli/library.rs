@@ -87,7 +87,17 @@ async fn import(client: ApiClient, file: &Path) -> Result<ExitCode, Error> {
             .unwrap_or("?")
             .to_string();
         progress(tty, n, total, &label);
-        match import_one(&client, &base, entry).await? {
+        // A keep-alive connection the server has just closed fails the next request on it; the
+        // request was not processed, and an import repeated after one that was is skipped (same
+        // bytes), so trying again on a fresh connection is safe.
+        let mut attempt = 0;
+        let outcome = loop {
+            match import_one(&client, &base, entry).await {
+                Err(Error::Connect { .. }) if attempt < 3 => attempt += 1,
+                other => break other?,
+            }
+        };
+        match outcome {
             Outcome::Imported => imported += 1,
             Outcome::Skipped => skipped += 1,
             Outcome::Refused(why) => refused.push((label, why)),
@@ -185,7 +195,6 @@ async fn import_one(client: &ApiClient, base: &Path, entry: &Value) -> Result<Ou
             if code == "conflict" && body["error"]["details"]["existing_id"].is_string() =>
         {
             // The same bytes under another id: imported before, perhaps without an id.
-            let _ = body;
             Ok(Outcome::Skipped)
         }
         Err(Error::Api {

@@ -243,6 +243,11 @@ pub enum Format {
 impl Format {
     pub const ALL: [Format; 4] = [Format::Wav24, Format::Wav16, Format::Mp3320, Format::Ogg];
 
+    /// Whether this build can produce the format (MP3 needs the `mp3` feature).
+    pub fn available(self) -> bool {
+        self != Format::Mp3320 || cfg!(feature = "mp3")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Wav24 => "wav24",
@@ -426,6 +431,14 @@ pub fn wav(pcm: &Pcm, gain: f32, bits: u16) -> Vec<u8> {
     out
 }
 
+#[cfg(not(feature = "mp3"))]
+fn mp3(_pcm: &Pcm, _gain: f32) -> Result<Vec<u8>, AudioError> {
+    Err(AudioError::Mp3(
+        "this build has no MP3 encoder (the `mp3` feature is off)".into(),
+    ))
+}
+
+#[cfg(feature = "mp3")]
 fn mp3(pcm: &Pcm, gain: f32) -> Result<Vec<u8>, AudioError> {
     use mp3lame_encoder::{Bitrate, Builder, DualPcm, FlushNoGap, MonoPcm, Quality};
     let err = |e: &dyn std::fmt::Display| AudioError::Mp3(e.to_string());
@@ -528,7 +541,7 @@ mod tests {
     fn every_format_normalises_to_minus_one_dbtp_on_the_decoded_file() {
         let dir = tempfile::tempdir().unwrap();
         let pcm = tone(44_100, 1.5, 0.3, 2);
-        for f in Format::ALL {
+        for f in Format::ALL.into_iter().filter(|f| f.available()) {
             let bytes = encode(&pcm, f, true, &dir.path().join("scratch")).unwrap();
             let p = dir.path().join(format!("out.{}", f.extension()));
             std::fs::write(&p, &bytes).unwrap();

@@ -93,7 +93,10 @@ pub fn stem(word: &str) -> String {
     if s.ends_with("ies") && s.len() > 4 {
         s.truncate(s.len() - 3);
         s.push('y');
-    } else if ["sses", "shes", "ches", "xes"].iter().any(|e| s.ends_with(e)) {
+    } else if ["sses", "shes", "ches", "xes"]
+        .iter()
+        .any(|e| s.ends_with(e))
+    {
         s.truncate(s.len() - 2);
     } else if s.ends_with('s') && !s.ends_with("ss") && !s.ends_with("us") && !s.ends_with("is") {
         s.pop();

@@ -9,6 +9,7 @@ mod error;
 pub mod features;
 pub mod form;
 pub mod harmony;
+mod hpss;
 pub mod loudness;
 mod mp4edit;
 pub mod opus;

@@ -16,33 +16,67 @@ pub const FREQ_MEDIAN_BINS: usize = 31;
 /// Splits `spec` (`n_frames` rows of `width` magnitudes, frame after frame) into its harmonic
 /// part, returned in the same layout, and each frame's harmonic share of the energy (0..1; 0 for
 /// a silent frame).
+///
+/// Both medians slide: each keeps its window sorted and swaps one value in and one out per step,
+/// on the bit patterns of the magnitudes (non-negative floats order as their bits do).
 pub fn harmonic_part(spec: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
     if width == 0 {
         return (Vec::new(), Vec::new());
     }
     let n_frames = spec.len() / width;
+    let bits: Vec<u32> = spec[..n_frames * width]
+        .iter()
+        .map(|v| v.max(0.0).to_bits())
+        .collect();
     let mut harmonic = vec![0.0f32; n_frames * width];
     let mut share = vec![0.0f32; n_frames];
     let half_t = TIME_MEDIAN_FRAMES / 2;
     let half_f = FREQ_MEDIAN_BINS / 2;
-    let mut column: Vec<f32> = Vec::with_capacity(TIME_MEDIAN_FRAMES.max(FREQ_MEDIAN_BINS));
+    // One sorted window across time per bin, holding frames t-half_t ..= t+half_t.
+    let mut across_time: Vec<Vec<u32>> = (0..width)
+        .map(|b| {
+            let mut w: Vec<u32> = (0..(half_t + 1).min(n_frames))
+                .map(|k| bits[k * width + b])
+                .collect();
+            w.sort_unstable();
+            w
+        })
+        .collect();
+    let mut across_freq: Vec<u32> = Vec::with_capacity(FREQ_MEDIAN_BINS);
     for t in 0..n_frames {
-        let row = &spec[t * width..(t + 1) * width];
-        let t_lo = t.saturating_sub(half_t);
-        let t_hi = (t + half_t + 1).min(n_frames);
+        if t > 0 {
+            if t > half_t {
+                let out = (t - half_t - 1) * width;
+                for (b, w) in across_time.iter_mut().enumerate() {
+                    remove_sorted(w, bits[out + b]);
+                }
+            }
+            if t + half_t < n_frames {
+                let inc = (t + half_t) * width;
+                for (b, w) in across_time.iter_mut().enumerate() {
+                    insert_sorted(w, bits[inc + b]);
+                }
+            }
+        }
+        let row = &bits[t * width..(t + 1) * width];
+        across_freq.clear();
+        across_freq.extend_from_slice(&row[..(half_f + 1).min(width)]);
+        across_freq.sort_unstable();
         let (mut total, mut kept) = (0.0f64, 0.0f64);
         for b in 0..width {
-            column.clear();
-            column.extend((t_lo..t_hi).map(|k| spec[k * width + b]));
-            let h = median_in_place(&mut column);
-            column.clear();
-            let b_lo = b.saturating_sub(half_f);
-            let b_hi = (b + half_f + 1).min(width);
-            column.extend_from_slice(&row[b_lo..b_hi]);
-            let p = median_in_place(&mut column);
+            if b > 0 {
+                if b > half_f {
+                    remove_sorted(&mut across_freq, row[b - half_f - 1]);
+                }
+                if b + half_f < width {
+                    insert_sorted(&mut across_freq, row[b + half_f]);
+                }
+            }
+            let h = f32::from_bits(across_time[b][across_time[b].len() / 2]);
+            let p = f32::from_bits(across_freq[across_freq.len() / 2]);
             let (h2, p2) = (h * h, p * p);
             let mask = if h2 + p2 > 0.0 { h2 / (h2 + p2) } else { 0.0 };
-            let m = row[b];
+            let m = f32::from_bits(row[b]);
             harmonic[t * width + b] = m * mask;
             total += f64::from(m * m);
             kept += f64::from(m * m * mask * mask);
@@ -56,13 +90,16 @@ pub fn harmonic_part(spec: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
     (harmonic, share)
 }
 
-/// Median of a non-empty slice (reorders it); 0 when empty.
-fn median_in_place(v: &mut [f32]) -> f32 {
-    if v.is_empty() {
-        return 0.0;
+fn insert_sorted(w: &mut Vec<u32>, v: u32) {
+    let i = w.partition_point(|&x| x < v);
+    w.insert(i, v);
+}
+
+fn remove_sorted(w: &mut Vec<u32>, v: u32) {
+    let i = w.partition_point(|&x| x < v);
+    if i < w.len() && w[i] == v {
+        w.remove(i);
     }
-    let mid = v.len() / 2;
-    *v.select_nth_unstable_by(mid, f32::total_cmp).1
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! and renders a view; credentials and scopes were already checked by `http::dispatch`.
 
 mod accounts;
-mod console;
 pub mod audit;
 mod backup;
+mod console;
 pub mod credits;
 mod deliveries;
 mod health;

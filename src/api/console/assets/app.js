@@ -749,7 +749,7 @@ async function deliveryPage(id) {
     h("h1", {}, d.event_type, " ", badge(d.status)),
     h("dl", { class: "kv panel" },
       h("dt", {}, "URL"), h("dd", { class: "mono" }, d.url),
-      h("dt", {}, "Job"), h("dd", {}, h("a", { href: "#/jobs/" + d.job_id }, d.job_id)),
+      h("dt", {}, "Job"), h("dd", {}, d.job_id ? h("a", { href: "#/jobs/" + d.job_id }, d.job_id) : "—"),
       h("dt", {}, "Created"), h("dd", {}, when(d.created_at)),
       h("dt", {}, "Next attempt"), h("dd", {}, when(d.next_attempt_at)),
       h("dt", {}, "Finished"), h("dd", {}, when(d.finished_at))),

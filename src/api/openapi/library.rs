@@ -190,11 +190,11 @@ pub fn query_params(route: Route) -> Vec<Value> {
             json!({"name": "duration_max", "in": "query", "schema": {"type": "number", "exclusiveMinimum": 0}, "description": "seconds"}),
             json!({"name": "license", "in": "query", "schema": {"type": "string", "enum": LICENSE_TYPES}}),
             json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}),
-            json!({"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "from the Link header of the previous page"}),
+            json!({"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^o[0-9]{1,18}$"}, "description": "from the Link header of the previous page"}),
         ],
         SoundWaveform => vec![
             json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "png"], "default": "json"}}),
-            json!({"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 4096}, "description": "columns (JSON: default 200, at most 1024; PNG: default 800)"}),
+            json!({"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1024}, "description": "columns (JSON: default 200; PNG: default 800, and up to 4096 are drawn)"}),
             json!({"name": "height", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1024, "default": 160}, "description": "PNG only"}),
         ],
         SoundDownload => vec![
@@ -219,7 +219,7 @@ pub fn request_body(route: Route) -> Option<Value> {
             "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,127}$", "description": "default: snd_…"},
             "title": {"type": "string", "minLength": 1},
             "description": {"type": "string"},
-            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 64},
+            "tags": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}, "maxItems": 64},
             "category": {"type": "string", "enum": CATEGORIES},
             "subcategory": {"type": "string"},
             "creator": {"type": "string"},

@@ -47,7 +47,9 @@ pub fn query_params(route: Route) -> Vec<Value> {
             };
             let time = |name: &str, d: &str| {
                 json!({"name": name, "in": "query", "description": d,
-                       "schema": {"type": "string", "format": "date-time"}})
+                       "schema": {"type": "string", "format": "date-time",
+                                  "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,9})?Z$",
+                                  "description": "UTC, from 1970 on"}})
             };
             vec![
                 json!({"name": "limit", "in": "query", "description": "page size",

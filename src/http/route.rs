@@ -70,6 +70,8 @@ pub enum Route {
     SoundDownload,
     SoundFile,
     Categories,
+    AdminSoundsSearch,
+    AdminSoundPreview,
 }
 
 /// Who may call a route.
@@ -93,7 +95,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 62] = [
+    pub const ALL: [Route; 64] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -156,6 +158,8 @@ impl Route {
         Route::SoundDownload,
         Route::SoundFile,
         Route::Categories,
+        Route::AdminSoundsSearch,
+        Route::AdminSoundPreview,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -586,6 +590,20 @@ impl Route {
                 "/api/v1/sounds/{sound_id}/file",
                 Public,
                 "The file behind a signed download URL (no API key; 403 tampered, 410 expired; Range, ETag)",
+                "library",
+            ),
+            Route::AdminSoundsSearch => (
+                Method::GET,
+                "/admin/v1/sounds",
+                Management,
+                "Search the sound library as GET /api/v1/sounds/search does, for operators and the console",
+                "library",
+            ),
+            Route::AdminSoundPreview => (
+                Method::GET,
+                "/admin/v1/sounds/{sound_id}/preview",
+                Management,
+                "A sound's preview, as GET /api/v1/sounds/{sound_id}/preview gives it",
                 "library",
             ),
             Route::Categories => (

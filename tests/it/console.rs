@@ -258,6 +258,27 @@ fn console_in_a_real_browser() {
     let job = r.json()["job_id"].as_str().unwrap().to_string();
     wait_done(&s, key_value, &job);
 
+    // A sound in the library to search for and audition.
+    let meta = serde_json::to_vec(&json!({"id": "heavy-door-slam", "title": "Heavy Door Slam",
+        "description": "A heavy wooden door slammed shut.", "tags": ["door", "slam", "wood"],
+        "category": "Foley", "subcategory": "Doors", "creator": "tonearm tests",
+        "license_type": "royalty-free", "license": "CC0-1.0"}))
+    .unwrap();
+    let thud = crate::support::audio::Audio::mono(
+        44_100,
+        crate::support::audio::sine(44_100, 90.0, -12.0, 1.5),
+    )
+    .wav_bytes(crate::support::audio::Encoding::Pcm16, None);
+    let (ct, body) = multipart(&[("metadata", None, &meta), ("file", Some("door.wav"), &thud)]);
+    let admin = format!("Bearer {}", s.token);
+    let r = c.request(
+        "POST",
+        "/admin/v1/sounds",
+        &[("Authorization", &admin), ("Content-Type", &ct)],
+        &body,
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+
     let b = Browser::start(&driver, &chromium, 1280, 900);
     let shot = |name: &str| {
         if let Some(dir) = &shots {
@@ -335,6 +356,18 @@ fn console_in_a_real_browser() {
     ));
     b.wait_text("h1", "Webhook deliveries");
     shot("deliveries");
+
+    // The library: search with a typo, open the sound, its preview plays from a blob: URL.
+    b.click("nav a[data-section='library']");
+    b.type_into("#sound-query", "dor slams");
+    b.click("#sound-search");
+    b.wait_text("main", "Heavy Door Slam");
+    shot("library");
+    b.click("main table a");
+    b.wait_text("#sound-metadata", "Foley");
+    let src = b.script("const a = document.querySelector('#sound-preview'); return a ? a.src : ''");
+    assert!(src.as_str().unwrap_or("").starts_with("blob:"), "{src}");
+    shot("sound");
 
     // Keyboard: the first Tab from the page reaches the skip link, then the console's links.
     b.goto(&format!("{origin}/console#/accounts"));

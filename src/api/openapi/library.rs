@@ -107,7 +107,7 @@ pub fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> 
         AdminSoundGet => vec![("200", "The sound with its original's SHA-256", "SoundAdmin")],
         AdminSoundUpdate => vec![("200", "The changed sound", "SoundMetadata")],
         AdminSoundDelete => vec![("204", "Removed with its files", "")],
-        SoundsSearch => vec![(
+        SoundsSearch | AdminSoundsSearch => vec![(
             "200",
             "Matching sounds, best first (next page in Link)",
             "SoundList",
@@ -118,7 +118,7 @@ pub fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> 
             "Peaks as JSON, or image/png with format=png",
             "Waveform",
         )],
-        SoundPreview => vec![("200", "audio/ogg (Vorbis), the first 30 s", "")],
+        SoundPreview | AdminSoundPreview => vec![("200", "audio/ogg (Vorbis), the first 30 s", "")],
         SoundDownload => vec![("200", "A signed URL; 1 credit was taken", "Download")],
         SoundFile => vec![
             (
@@ -154,7 +154,7 @@ pub fn refusals(route: Route) -> Vec<(&'static str, &'static str)> {
             ),
         ],
         AdminSoundUpdate => vec![("400", "invalid_json, invalid_request naming the field")],
-        SoundsSearch => vec![(
+        SoundsSearch | AdminSoundsSearch => vec![(
             "400",
             "invalid_request: q missing, unknown category or license, bad duration_max, limit or cursor",
         )],
@@ -184,7 +184,7 @@ pub fn refusals(route: Route) -> Vec<(&'static str, &'static str)> {
 pub fn query_params(route: Route) -> Vec<Value> {
     use Route::*;
     match route {
-        SoundsSearch => vec![
+        SoundsSearch | AdminSoundsSearch => vec![
             json!({"name": "q", "in": "query", "required": true, "description": "words to search for (typos and other word forms are found)", "schema": {"type": "string", "minLength": 1, "maxLength": 500}}),
             json!({"name": "category", "in": "query", "schema": {"type": "string", "enum": CATEGORIES}, "description": "case and punctuation are ignored (ui-ux = UI/UX)"}),
             json!({"name": "duration_max", "in": "query", "schema": {"type": "number", "exclusiveMinimum": 0}, "description": "seconds"}),

@@ -302,7 +302,7 @@ pub fn responses(route: Route) -> Value {
                 "application/json": {"schema": reference(schema)},
                 "image/png": {"schema": {"type": "string", "format": "binary"}},
             }),
-            (SoundPreview, _) => {
+            (SoundPreview | AdminSoundPreview, _) => {
                 json!({"audio/ogg": {"schema": {"type": "string", "format": "binary"}}})
             }
             (SoundFile, "200" | "206") => json!({
@@ -318,7 +318,7 @@ pub fn responses(route: Route) -> Value {
         if matches!(access, Access::ApiKey(_)) {
             rate_headers(&mut h, true);
         }
-        if is_list(route) || route == SoundsSearch {
+        if is_list(route) || matches!(route, SoundsSearch | AdminSoundsSearch) {
             h.insert("Link".into(), header_ref("Link", false));
         }
         match (route, code) {

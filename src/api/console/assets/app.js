@@ -766,6 +766,91 @@ async function deliveryPage(id) {
   );
 }
 
+// ---- sound library ----
+
+async function libraryFilters() {
+  const sp = await spec();
+  const params = sp.paths["/admin/v1/sounds"].get.parameters;
+  const enumOf = (name) => (params.find((p) => p.name === name).schema.enum || []);
+  return { categories: enumOf("category"), licenses: enumOf("license") };
+}
+
+async function libraryPage() {
+  const q = params();
+  const f = await libraryFilters();
+  const text = h("input", { id: "sound-query", type: "search", required: true, maxlength: 500, value: q.get("q") || "" });
+  const category = h("select", { id: "sound-category" }, h("option", { value: "" }, "any category"),
+    f.categories.map((c) => h("option", { value: c, selected: c === q.get("category") }, c)));
+  const license = h("select", { id: "sound-license" }, h("option", { value: "" }, "any licence"),
+    f.licenses.map((l) => h("option", { value: l, selected: l === q.get("license") }, l)));
+  const longest = h("input", { id: "sound-duration", type: "number", min: 0.1, step: 0.1, size: 6, value: q.get("duration_max") || "" });
+  const btn = h("button", { type: "submit", id: "sound-search" }, "Search");
+  const form = h("form", {
+    class: "toolbar",
+    onsubmit: (e) => {
+      e.preventDefault();
+      go("#/library", { q: text.value, category: category.value, license: license.value, duration_max: longest.value });
+    },
+  }, h("label", {}, "Search", text), h("label", {}, "Category", category), h("label", {}, "Licence", license),
+  h("label", {}, "Longest (s)", longest), btn);
+  const parts = [h("h1", {}, "Sound library"), form];
+  if (q.get("q")) {
+    const qs = new URLSearchParams(Object.entries({
+      q: q.get("q"), category: q.get("category"), license: q.get("license"), duration_max: q.get("duration_max"), limit: "50",
+    }).filter(([, v]) => v)).toString();
+    const sounds = await api("GET", "/admin/v1/sounds?" + qs);
+    parts.push(table([
+      { title: "Title", cell: (x) => h("a", { href: "#/library/" + encodeURIComponent(x.id) }, x.title) },
+      { title: "Category", cell: (x) => x.category },
+      { title: "Length", cell: (x) => `${fmt(x.duration_s, 1)} s` },
+      { title: "Licence", cls: "hide-narrow", cell: (x) => x.license_type },
+      { title: "Loudness", cls: "hide-narrow", cell: (x) => x.loudness_lufs === null ? "—" : `${fmt(x.loudness_lufs, 1)} LUFS` },
+      { title: "Tags", cls: "hide-narrow", cell: (x) => (x.tags || []).join(", ") },
+    ], sounds, (x) => { location.hash = "#/library/" + encodeURIComponent(x.id); }));
+  } else {
+    parts.push(h("p", { class: "muted" }, "Search by words; typos and other word forms are found."));
+  }
+  render(...parts);
+  text.focus();
+}
+
+// The preview needs the bearer header, which an <audio> element cannot send: it is fetched
+// here and played from a blob: URL (the policy allows media from blob: only).
+async function previewPlayer(id) {
+  const r = await fetch(`/admin/v1/sounds/${encodeURIComponent(id)}/preview`, {
+    headers: { Authorization: "Bearer " + state.token }, credentials: "omit",
+  });
+  if (!r.ok) return h("p", { class: "muted" }, `No preview (HTTP ${r.status}).`);
+  const url = URL.createObjectURL(await r.blob());
+  window.addEventListener("hashchange", () => URL.revokeObjectURL(url), { once: true });
+  return h("audio", { controls: true, src: url, id: "sound-preview", preload: "auto" });
+}
+
+async function soundPage(id) {
+  const x = await api("GET", "/admin/v1/sounds/" + encodeURIComponent(id));
+  const row = (k, v) => [h("dt", {}, k), h("dd", {}, v === null || v === undefined || v === "" ? "—" : v)];
+  render(
+    h("div", { class: "crumbs" }, h("a", { href: "#/library" }, "Library"), " / ", x.title),
+    h("h1", {}, x.title),
+    h("section", { class: "panel" }, h("h2", {}, "Preview"), await previewPlayer(x.id)),
+    h("dl", { class: "kv panel", id: "sound-metadata" },
+      row("Id", h("span", { class: "mono" }, x.id)),
+      row("Description", x.description),
+      row("Category", [x.category, x.subcategory].filter(Boolean).join(" / ")),
+      row("Tags", (x.tags || []).join(", ")),
+      row("Length", `${fmt(x.duration_s, 2)} s`),
+      row("Format", `${x.sample_rate_hz} Hz · ${x.bit_depth || "?"} bit · ${x.channels} ch`),
+      row("Loudness", x.loudness_lufs === null ? null : `${fmt(x.loudness_lufs, 1)} LUFS`),
+      row("True peak", x.true_peak_db === null ? null : `${fmt(x.true_peak_db, 1)} dBTP`),
+      row("Spectral peaks", (x.spectral_peaks || []).slice(0, 4).map((p) => `${Math.round(p.frequency_hz)} Hz`).join(", ")),
+      row("Creator", x.creator),
+      row("Licence", `${x.license_type}${x.license ? " · " + x.license : ""}${x.attribution_required ? " · attribution required" : ""}`),
+      row("Formats", (x.formats || []).join(", ")),
+      row("Downloads", x.download_count),
+      row("Added", when(x.created_at))),
+  );
+}
+
 // ---- router ----
 
 const ROUTES = [
@@ -776,12 +861,16 @@ const ROUTES = [
   [/^#\/jobs\/([^/?]+)$/, "jobs", jobPage],
   [/^#\/deliveries(\?.*)?$/, "deliveries", deliveriesPage],
   [/^#\/deliveries\/([^/?]+)$/, "deliveries", deliveryPage],
+  [/^#\/library(\?.*)?$/, "library", libraryPage],
+  [/^#\/library\/([^/?]+)$/, "library", soundPage],
 ];
 
 async function route() {
   const signedIn = Boolean(state.token);
   document.getElementById("nav").hidden = !signedIn;
   document.getElementById("signout").hidden = !signedIn;
+  const libraryLink = document.getElementById("nav-library");
+  if (signedIn && libraryLink) libraryLink.hidden = !(await hasPath("/admin/v1/sounds"));
   if (!signedIn) {
     signInPage();
     return;

@@ -2,17 +2,12 @@
 //! `crate::backup`) and streams it as a tar archive while the server keeps serving. One backup
 //! runs at a time; the frozen files are removed when the stream ends or the client goes away.
 
-use std::convert::Infallible;
 use std::io::Write;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::BodyExt;
-use hyper::body::Frame;
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -86,7 +81,7 @@ pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         "attachment; filename=\"tonearm-backup-{}.tar\"",
         crate::ids::now_ms() / 1000
     );
-    let mut resp = Response::new(ChannelBody(rx).boxed());
+    let mut resp = Response::new(crate::http::body::channel(rx));
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
     h.insert(
@@ -111,19 +106,5 @@ impl Write for ChannelWriter {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-struct ChannelBody(mpsc::Receiver<Bytes>);
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
     }
 }

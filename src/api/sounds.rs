@@ -18,11 +18,12 @@ use crate::config::Quota;
 use crate::http::body::{Body, full, json_response};
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::upload::{self, UploadError};
+use crate::ids::hex;
 use crate::ids::{now_ms, rfc3339};
 use crate::library::audio::{self, Format};
 use crate::library::categories::{self, CATEGORIES, LICENSE_TYPES};
 use crate::library::search::Filters;
-use crate::library::{self, UrlRefusal, hex};
+use crate::library::{self, UrlRefusal};
 use crate::policy::month::month_index;
 use crate::store::schema::{SoundRecord, WaveformRecord};
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{Error, FORMAT, FORMAT_VERSION, FileEntry, MANIFEST, MAX_MANIFEST_BYTES, Manifest, io};
+use crate::ids::hex;
 use crate::store::{DB_FILE, Store};
 use crate::webhooks::vault::MASTER_KEY_FILE;
 
@@ -144,10 +145,6 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn hash_file(p: &Path) -> Result<(u64, String), Error> {

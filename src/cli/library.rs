@@ -144,7 +144,7 @@ fn read_library(file: &Path) -> Result<Vec<Value>, String> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    crate::library::hex(&Sha256::digest(bytes))
+    crate::ids::hex(&Sha256::digest(bytes))
 }
 
 async fn import_one(client: &ApiClient, base: &Path, entry: &Value) -> Result<Outcome, Error> {

@@ -267,6 +267,6 @@ async fn write_part(
     out.flush().await?;
     // The job is acknowledged only once its audio is durable.
     out.into_inner().sync_all().await?;
-    let sha_hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let sha_hex = crate::ids::hex(&sha.finalize());
     Ok((size, b3.finalize().to_hex().to_string(), sha_hex, format))
 }

@@ -10,7 +10,6 @@ pub mod search;
 mod synonyms;
 pub mod text;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -18,6 +17,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::ids::hex;
 use crate::store::schema::SoundRecord;
 use audio::{AudioError, Format};
 
@@ -87,17 +87,9 @@ impl Library {
             std::fs::create_dir_all(d).map_err(io(d))?;
         }
         let key_path = data_dir.join(URL_KEY_FILE);
-        let url_key = match std::fs::read(&key_path) {
-            Ok(b) => <[u8; 32]>::try_from(b.as_slice())
-                .map_err(|_| Error::BadKeyFile(key_path.clone()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                crate::ids::random_bytes(&mut key).map_err(Error::Random)?;
-                write_private(&key_path, &key).map_err(io(&key_path))?;
-                key
-            }
-            Err(e) => return Err(io(&key_path)(e)),
-        };
+        let bytes = crate::store::disk::read_or_create_key(&key_path, 32).map_err(io(&key_path))?;
+        let url_key = <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| Error::BadKeyFile(key_path.clone()))?;
         Ok(Library {
             sounds_dir,
             cache_dir,
@@ -261,27 +253,6 @@ impl Library {
 /// Sound ids are slugs (checked on import), safe as folder names; hex keeps it so regardless.
 fn cache_folder(id: &str) -> String {
     hex(id.as_bytes())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 #[cfg(test)]

@@ -399,7 +399,7 @@ fn downloads_are_signed_paid_normalised_and_cached() {
             r.header("content-length").unwrap(),
             d["file_size_bytes"].to_string()
         );
-        let sha = tonearm::library::hex(&Sha256::digest(&r.body));
+        let sha = tonearm::ids::hex(&Sha256::digest(&r.body));
         assert_eq!(sha, d["checksum_sha256"].as_str().unwrap());
         assert_eq!(r.header("etag").unwrap(), format!("\"{sha}\""));
         let ext = if format.starts_with("wav") {

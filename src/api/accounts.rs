@@ -111,17 +111,15 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         created_at_ms: now,
     };
     let (a, p) = (account.clone(), project.clone());
-    ctx.state
-        .db(move |s| s.create_account(id, &a, (project_id, &p)))
-        .await?;
-    ctx.state.policy.set_account(id, policy_state(&account));
-    super::audit::record(
+    super::audit::change(
         &ctx,
         "account.create",
         AccountId(id).to_string(),
         serde_json::json!({"name": account.name, "plan": account.plan, "default_project_id": ProjectId(project_id).to_string()}),
+        move |s| s.create_account(id, &a, (project_id, &p)),
     )
-    .await;
+    .await?;
+    ctx.state.policy.set_account(id, policy_state(&account));
     let mut body = view::account(id, &account);
     body["default_project_id"] = ProjectId(project_id).to_string().into();
     Ok(json_response(StatusCode::CREATED, &body))
@@ -166,9 +164,12 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     let changes = serde_json::json!({
         "name": name, "plan": plan, "disabled": disabled, "allowed_ips": allowed_ips,
     });
-    let a = ctx
-        .state
-        .db(move |s| {
+    let a = super::audit::change(
+        &ctx,
+        "account.update",
+        AccountId(id).to_string(),
+        changes,
+        move |s| {
             s.update_account(id, |a| {
                 if let Some(n) = name {
                     a.name = n;
@@ -183,32 +184,29 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
                     a.allowed_ips = ips;
                 }
             })
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))?;
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("account"))?;
     // Applied to the policy before answering: the next request sees the change.
     ctx.state.policy.set_account(id, policy_state(&a));
-    super::audit::record(&ctx, "account.update", AccountId(id).to_string(), changes).await;
     Ok(json_response(StatusCode::OK, &view::account(id, &a)))
 }
 
 pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let id = parse_account_id(ctx.param(0))?;
-    let deleted_keys = ctx
-        .state
-        .db(move |s| s.delete_account(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))?;
-    ctx.state.credentials.remove_keys(&deleted_keys);
-    ctx.state.policy.forget_keys(&deleted_keys);
-    ctx.state.policy.remove_account(id);
-    super::audit::record(
+    let deleted_keys = super::audit::change(
         &ctx,
         "account.delete",
         AccountId(id).to_string(),
-        serde_json::json!({"deleted_keys": deleted_keys.len()}),
+        serde_json::json!({}),
+        move |s| s.delete_account(id),
     )
-    .await;
+    .await?
+    .ok_or_else(|| ApiError::not_found("account"))?;
+    ctx.state.credentials.remove_keys(&deleted_keys);
+    ctx.state.policy.forget_keys(&deleted_keys);
+    ctx.state.policy.remove_account(id);
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({

@@ -1,5 +1,6 @@
-//! The audit log: `record` is called by every handler that changes credentials or money, after
-//! the change is committed; `list` answers `GET /admin/v1/audit`.
+//! The audit log: every handler that changes credentials or money makes the change through
+//! `change` (or `State::db_audited`), so the change and its entry commit in one transaction;
+//! `list` answers `GET /admin/v1/audit`.
 
 use http::Response;
 use serde_json::{Value, json};
@@ -7,7 +8,8 @@ use serde_json::{Value, json};
 use super::{Ctx, PageParams, Principal};
 use crate::http::body::Body;
 use crate::http::error::ApiError;
-use crate::ids::{AuditId, new_raw_id, now_ms, rfc3339};
+use crate::ids::{AuditId, now_ms, rfc3339};
+use crate::store::Store;
 use crate::store::audit::AuditFilter;
 use crate::store::schema::AuditRecord;
 
@@ -20,10 +22,10 @@ pub fn actor(p: &Principal) -> String {
     }
 }
 
-/// Writes one audit entry for a change this request made. The change is already committed, so
-/// a failure to write the entry is logged as an error rather than reported to the client.
-pub async fn record(ctx: &Ctx, action: &str, target: String, details: Value) {
-    let rec = AuditRecord {
+/// The audit entry for a change this request is about to make. Pass it to `State::db_audited`
+/// (or use `change`), which commits it in the same write transaction as the change itself.
+pub fn entry(ctx: &Ctx, action: &str, target: String, details: Value) -> AuditRecord {
+    AuditRecord {
         at_ms: now_ms(),
         actor: actor(&ctx.principal),
         action: action.to_string(),
@@ -31,20 +33,37 @@ pub async fn record(ctx: &Ctx, action: &str, target: String, details: Value) {
         request_id: Some(ctx.request_id.clone()),
         ip: Some(ctx.client_ip().to_string()),
         details: details.to_string(),
-    };
-    write(ctx, rec).await;
+    }
 }
 
-/// Writes a prepared entry (the leak report sets its own actor).
-pub async fn write(ctx: &Ctx, rec: AuditRecord) {
-    let Ok(id) = new_raw_id() else {
-        tracing::error!(request_id = %ctx.request_id, action = %rec.action, "audit entry not written: no random id");
+/// Records an event that changes nothing else in the database (a backup taken). A failure to
+/// write it is logged rather than refused: the event has already happened.
+pub async fn record(ctx: &Ctx, action: &str, target: String, details: Value) {
+    let entry = entry(ctx, action, target, details);
+    let Ok(id) = crate::ids::new_raw_id() else {
+        tracing::error!(request_id = %ctx.request_id, action, "audit entry not written: no random id");
         return;
     };
-    let action = rec.action.clone();
-    if let Err(e) = ctx.state.db(move |s| s.insert_audit(id, &rec)).await {
-        tracing::error!(request_id = %ctx.request_id, action = %action, error = %e.message, "audit entry not written");
+    if let Err(e) = ctx.state.db(move |s| s.insert_audit(id, &entry)).await {
+        tracing::error!(request_id = %ctx.request_id, action, error = %e.message, "audit entry not written");
     }
+}
+
+/// Makes a change through `f` and records it in the audit log, in one write transaction.
+pub async fn change<T, F>(
+    ctx: &Ctx,
+    action: &str,
+    target: String,
+    details: Value,
+    f: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
+{
+    ctx.state
+        .db_audited(entry(ctx, action, target, details), f)
+        .await
 }
 
 pub fn view(id: u128, r: &AuditRecord) -> Value {

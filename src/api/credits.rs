@@ -183,21 +183,18 @@ pub async fn grant(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError>
         reference: None,
         note,
     };
-    let balance = ctx
-        .state
-        .db(move |s| s.apply_credits(account, month_index(now), grant, Some(change), now))
-        .await
-        .map_err(|e| match e.code {
-            crate::http::error::ErrorCode::NotFound => ApiError::not_found("account"),
-            _ => e,
-        })?;
-    super::audit::record(
+    let balance = super::audit::change(
         &ctx,
         "credits.grant",
         AccountId(account).to_string(),
         details,
+        move |s| s.apply_credits(account, month_index(now), grant, Some(change), now),
     )
-    .await;
+    .await
+    .map_err(|e| match e.code {
+        crate::http::error::ErrorCode::NotFound => ApiError::not_found("account"),
+        _ => e,
+    })?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({

@@ -165,13 +165,7 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             p.max_keys
         });
     let r = record.clone();
-    ctx.state
-        .db(move |s| s.insert_key(id, &r, max, now))
-        .await?;
-    ctx.state.credentials.add_key(id, &record);
-    let mut body = view::key(id, &record, None, now);
-    body["key"] = new.value.into();
-    super::audit::record(
+    super::audit::change(
         &ctx,
         "key.create",
         KeyId(id).to_string(),
@@ -181,22 +175,14 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             "label": record.label,
             "scopes": record.scopes,
         }),
+        move |s| s.insert_key(id, &r, max, now),
     )
-    .await;
+    .await?;
+    ctx.state.credentials.add_key(id, &record);
+    let mut body = view::key(id, &record, None, now);
+    body["key"] = new.value.into();
     if req.webhook_secret {
-        body["webhook_secret"] =
-            super::webhooks::mint(&ctx.state, project, record.label.clone()).await?;
-        let secret_id = body["webhook_secret"]["id"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        super::audit::record(
-            &ctx,
-            "webhook_secret.create",
-            secret_id,
-            serde_json::json!({"project_id": crate::ids::ProjectId(project).to_string()}),
-        )
-        .await;
+        body["webhook_secret"] = super::webhooks::mint(&ctx, project, record.label.clone()).await?;
     }
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -239,23 +225,20 @@ pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
 pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let id = parse_key_id(ctx.param(0))?;
     let now = now_ms();
-    let k = ctx
-        .state
-        .db(move |s| {
-            s.update_key(id, |k| {
-                k.revoked_at_ms.get_or_insert(now);
-            })
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key"))?;
-    ctx.state.credentials.revoke_key(id);
-    super::audit::record(
+    let k = super::audit::change(
         &ctx,
         "key.revoke",
         KeyId(id).to_string(),
         serde_json::json!({}),
+        move |s| {
+            s.update_key(id, |k| {
+                k.revoked_at_ms.get_or_insert(now);
+            })
+        },
     )
-    .await;
+    .await?
+    .ok_or_else(|| ApiError::not_found("API key"))?;
+    ctx.state.credentials.revoke_key(id);
     let live = ctx.state.credentials.key(id).and_then(|e| e.last_used_ms());
     Ok(json_response(StatusCode::OK, &view::key(id, &k, live, now)))
 }

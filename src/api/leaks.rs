@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Ctx;
-use super::audit;
 use crate::auth::secret::{SecretKind, parse};
 use crate::http::body::{Body, json_response};
 use crate::http::error::{ApiError, ErrorCode};
@@ -112,8 +111,9 @@ fn leak_audit(ctx: &Ctx, action: &str, target: String, url: Option<&str>) -> Aud
     }
 }
 
-/// Revokes a live key, records it and queues `key.leaked` to the project's receivers. False
-/// when it was revoked meanwhile (by an administrator, or a report racing this one).
+/// Revokes a live key and queues `key.leaked` to the project's receivers, recorded in the audit
+/// log, all in one transaction. False when it was revoked meanwhile (by an administrator, or a
+/// report racing this one).
 async fn revoke_key(
     ctx: &Ctx,
     k: std::sync::Arc<crate::auth::KeyEntry>,
@@ -121,71 +121,43 @@ async fn revoke_key(
 ) -> Result<bool, ApiError> {
     let (id, project) = (k.id.0, k.project.0);
     let now = now_ms();
-    let changed = ctx
-        .state
-        .db(move |s| {
-            let mut first = false;
-            s.update_key(id, |r| {
-                if r.revoked_at_ms.is_none() {
-                    r.revoked_at_ms = Some(now);
-                    first = true;
-                }
-            })?;
-            Ok(first)
-        })
-        .await?;
-    ctx.state.credentials.revoke_key(id);
-    if !changed {
-        return Ok(false);
-    }
-    audit::write(
-        ctx,
-        leak_audit(ctx, "key.leak_revoke", k.id.to_string(), url),
-    )
-    .await;
     let urls = ctx
         .state
         .db(move |s| s.recent_webhook_urls(project, URL_SCAN, MAX_URLS))
-        .await
-        .unwrap_or_default();
-    let deliveries: Vec<_> = urls
-        .iter()
-        .filter_map(|u| {
-            let event = EventId::generate().ok()?;
-            let body = key_leaked_event(event, k.id, k.project, url, now);
-            ctx.state
-                .deliveries
-                .new_event_delivery(project, u, KEY_LEAKED, event, body, now)
-        })
-        .collect();
-    if !deliveries.is_empty() {
-        ctx.state
-            .db(move |s| s.insert_deliveries(&deliveries))
-            .await?;
+        .await?;
+    let mut deliveries = Vec::with_capacity(urls.len());
+    for u in &urls {
+        let event = EventId::generate().map_err(|_| ApiError::internal())?;
+        let body = key_leaked_event(event, k.id, k.project, url, now);
+        if let Some(d) = ctx
+            .state
+            .deliveries
+            .new_event_delivery(project, u, KEY_LEAKED, event, body, now)
+        {
+            deliveries.push(d);
+        }
+    }
+    let announced = !deliveries.is_empty();
+    let entry = leak_audit(ctx, "key.leak_revoke", k.id.to_string(), url);
+    let changed = ctx
+        .state
+        .db_audited(entry, move |s| s.revoke_leaked_key(id, now, &deliveries))
+        .await?;
+    ctx.state.credentials.revoke_key(id);
+    if changed && announced {
         ctx.state.deliveries.wake();
     }
-    Ok(true)
+    Ok(changed)
 }
 
 async fn revoke_token(ctx: &Ctx, id: u128, url: Option<&str>) -> Result<bool, ApiError> {
     let now = now_ms();
+    let target = crate::ids::TokenId(id).to_string();
+    let entry = leak_audit(ctx, "token.leak_revoke", target, url);
     let changed = ctx
         .state
-        .db(move |s| {
-            let mut first = false;
-            s.update_token(id, |r| {
-                if r.revoked_at_ms.is_none() {
-                    r.revoked_at_ms = Some(now);
-                    first = true;
-                }
-            })?;
-            Ok(first)
-        })
+        .db_audited(entry, move |s| s.revoke_leaked_token(id, now))
         .await?;
     ctx.state.credentials.revoke_token(id);
-    if changed {
-        let target = crate::ids::TokenId(id).to_string();
-        audit::write(ctx, leak_audit(ctx, "token.leak_revoke", target, url)).await;
-    }
     Ok(changed)
 }

@@ -74,6 +74,24 @@ impl State {
     {
         self.store.call(f).await.map_err(ApiError::from)
     }
+
+    /// Like `db`, but the first write transaction `f` commits also writes `entry` to the audit
+    /// log: the change and its record commit together or not at all.
+    pub async fn db_audited<T, F>(
+        &self,
+        entry: crate::store::schema::AuditRecord,
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
+    {
+        let id = crate::ids::new_raw_id().map_err(|_| ApiError::internal())?;
+        self.store
+            .call(move |s| f(&s.audited(id, entry)))
+            .await
+            .map_err(ApiError::from)
+    }
 }
 
 /// Who is calling, as established by dispatch.

@@ -43,24 +43,22 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     };
     let id = ProjectId::generate().map_err(|_| ApiError::internal())?.0;
     let p = project.clone();
-    ctx.state
-        .db(move |s| s.create_project(id, &p))
-        .await
-        .map_err(|e| match e.code {
+    super::audit::change(
+        &ctx,
+        "project.create",
+        ProjectId(id).to_string(),
+        serde_json::json!({"account_id": crate::ids::AccountId(account).to_string(), "name": project.name}),
+        move |s| s.create_project(id, &p),
+    )
+    .await
+    .map_err(|e| match e.code {
             ErrorCode::NotFound => ApiError::not_found("account"),
             ErrorCode::Conflict => ApiError::new(
                 ErrorCode::Conflict,
                 "the account already has a project with that name",
             ),
-            _ => e,
-        })?;
-    super::audit::record(
-        &ctx,
-        "project.create",
-        ProjectId(id).to_string(),
-        serde_json::json!({"account_id": crate::ids::AccountId(account).to_string(), "name": project.name}),
-    )
-    .await;
+        _ => e,
+    })?;
     Ok(json_response(
         StatusCode::CREATED,
         &view::project(id, &project),
@@ -110,19 +108,16 @@ pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             "the default project cannot be deleted; delete the account instead",
         ));
     }
-    let deleted_keys = ctx
-        .state
-        .db(move |s| s.delete_project(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
-    ctx.state.credentials.remove_keys(&deleted_keys);
-    super::audit::record(
+    let deleted_keys = super::audit::change(
         &ctx,
         "project.delete",
         ProjectId(id).to_string(),
-        serde_json::json!({"deleted_keys": deleted_keys.len()}),
+        serde_json::json!({"account_id": crate::ids::AccountId(p.account).to_string(), "name": p.name}),
+        move |s| s.delete_project(id),
     )
-    .await;
+    .await?
+    .ok_or_else(|| ApiError::not_found("project"))?;
+    ctx.state.credentials.remove_keys(&deleted_keys);
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({

@@ -74,7 +74,6 @@ fn bootstrap(config: ConfigArg, label: String) -> Result<(String, String), Boots
     );
     let store = Store::open(&config.storage.data_dir)?;
     let issued = tokens_prepare(label).map_err(BootstrapError::Random)?;
-    store.insert_token(issued.id.0, &issued.record)?;
     let entry = crate::store::schema::AuditRecord {
         at_ms: crate::ids::now_ms(),
         actor: "cli".into(),
@@ -86,6 +85,8 @@ fn bootstrap(config: ConfigArg, label: String) -> Result<(String, String), Boots
             .to_string(),
     };
     let audit_id = crate::ids::new_raw_id().map_err(BootstrapError::Random)?;
-    store.insert_audit(audit_id, &entry)?;
+    store
+        .audited(audit_id, entry)
+        .insert_token(issued.id.0, &issued.record)?;
     Ok((issued.id.to_string(), issued.value))
 }

@@ -650,8 +650,12 @@ pub fn resolve(method: &Method, path: &str) -> Resolution {
         let Some(params) = match_template(template, &segments) else {
             continue;
         };
-        // HEAD is served as GET without a body by hyper's callers; accept it where GET is.
-        if spec.method == *method || (*method == Method::HEAD && spec.method == Method::GET) {
+        // HEAD is served as GET without a body by hyper's callers; accept it where GET is,
+        // except where a GET does work that a HEAD must not repeat (a snapshot, a charge).
+        let head_as_get = *method == Method::HEAD
+            && spec.method == Method::GET
+            && !matches!(route, Route::Backup | Route::SoundDownload);
+        if spec.method == *method || head_as_get {
             return Resolution::Found(*route, params);
         }
         allowed.push(spec.method);
@@ -743,6 +747,23 @@ mod tests {
         );
         assert!(
             matches!(resolve(&Method::GET, "/admin/v1/keys/k1"), Resolution::Found(Route::KeyGet, p) if p == ["k1"])
+        );
+    }
+
+    /// HEAD answers like GET without a body, but never takes a backup or charges a download.
+    #[test]
+    fn head_is_get_except_where_get_does_work() {
+        assert!(matches!(
+            resolve(&Method::HEAD, "/api/v1/sounds/search"),
+            Resolution::Found(Route::SoundsSearch, _)
+        ));
+        assert_eq!(
+            resolve(&Method::HEAD, "/admin/v1/backup"),
+            Resolution::WrongMethod(vec![Method::GET])
+        );
+        assert_eq!(
+            resolve(&Method::HEAD, "/api/v1/sounds/x/download"),
+            Resolution::WrongMethod(vec![Method::GET])
         );
     }
 }

@@ -163,4 +163,60 @@ mod tests {
             1
         );
     }
+
+    fn count(s: &Store) -> usize {
+        s.list_audit(&AuditFilter::default(), None, 100)
+            .unwrap()
+            .items
+            .len()
+    }
+
+    /// The entry of an audited handle is written by the transaction that makes the change, and
+    /// only then: a refused change or an unknown target writes none.
+    #[test]
+    fn audited_changes_commit_with_their_entry_and_refusals_write_none() {
+        use crate::store::schema::TokenRecord;
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let token = TokenRecord {
+            label: "t".into(),
+            digest: crate::store::schema::SecretDigest {
+                sha256: [1; 32],
+                prefix: "abcd".into(),
+                last4: "wxyz".into(),
+            },
+            created_at_ms: 1,
+            last_used_at_ms: None,
+            revoked_at_ms: None,
+        };
+        let unknown = s.audited(first_id_at(5), rec("token.revoke", "mt_unknown"));
+        assert!(
+            unknown
+                .update_token(42, |t| t.revoked_at_ms = Some(9))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(count(&s), 0, "an unknown id commits nothing");
+
+        let create = s.audited(first_id_at(10), rec("token.create", "mt_1"));
+        create.insert_token(1, &token).unwrap();
+        assert_eq!(count(&s), 1);
+        // The entry goes with the first commit only.
+        create.insert_token(2, &token).unwrap();
+        assert_eq!(count(&s), 1);
+
+        let leaked = s.audited(first_id_at(20), rec("token.leak_revoke", "mt_1"));
+        assert!(leaked.revoke_leaked_token(1, 30).unwrap());
+        assert_eq!(count(&s), 2);
+        let again = s.audited(first_id_at(40), rec("token.leak_revoke", "mt_1"));
+        assert!(!again.revoke_leaked_token(1, 50).unwrap());
+        assert_eq!(
+            count(&s),
+            2,
+            "a token already revoked is not recorded twice"
+        );
+        let entries = s.list_audit(&AuditFilter::default(), None, 10).unwrap();
+        assert_eq!(entries.items[0].1.action, "token.leak_revoke");
+        assert_eq!(entries.items[1].1.action, "token.create");
+    }
 }

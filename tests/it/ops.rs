@@ -225,6 +225,21 @@ fn credential_and_money_changes_are_audited_with_actor_target_and_request_id() {
         &json!({"plan": "default", "disabled": true}),
     );
     assert_eq!(st, 200);
+    // Refused changes are not changes: no entry for an unknown key or account.
+    let r = c.request(
+        "DELETE",
+        "/admin/v1/keys/key_0000000000000000000000",
+        &[("Authorization", &format!("Bearer {}", s.token))],
+        b"",
+    );
+    assert_eq!(r.status, 404);
+    let (st, _, _) = c.send_json(
+        "PATCH",
+        "/admin/v1/accounts/acct_0000000000000000000000",
+        &s.token,
+        &json!({"disabled": true}),
+    );
+    assert_eq!(st, 404);
 
     let all = audit(&s, "");
     let actions: Vec<&str> = all["data"]

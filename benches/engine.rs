@@ -335,16 +335,17 @@ fn stages(path: &Path) -> Stages {
     s.tempo = t.elapsed();
     let t = Instant::now();
     let frames = harmony::BeatFrames::compute(&f, &tempo.beats);
+    let chord_frames = harmony::BeatFrames::for_chords(&f, &tempo.beats);
     s.beat_frames = t.elapsed();
     let t = Instant::now();
-    let spans = harmony::chords::recognise(&frames);
+    let spans = harmony::chords::recognise(&chord_frames);
     s.chords = t.elapsed();
     let t = Instant::now();
     let (_, found) = std::hint::black_box(key::analyze(&f, &spans));
     s.key = t.elapsed();
     let t = Instant::now();
     let spans = match found {
-        Some(k) => harmony::chords::recognise_in_key(&frames, k),
+        Some(k) => harmony::chords::recognise_in_key(&chord_frames, k),
         None => spans,
     };
     s.chords += t.elapsed();

@@ -42,6 +42,8 @@ pub enum Error {
     #[error(transparent)]
     Vault(#[from] crate::webhooks::vault::Error),
     #[error(transparent)]
+    Library(#[from] crate::library::Error),
+    #[error(transparent)]
     Webhooks(#[from] crate::webhooks::deliver::Error),
 }
 
@@ -98,14 +100,29 @@ impl Server {
         }
         let dir = config.storage.data_dir.clone();
         let month = month_index(now_ms());
-        let (store, keys, tokens, accounts, usage) = tokio::task::spawn_blocking(move || {
-            let store = Store::open(&dir)?;
-            let (keys, tokens) = (store.all_keys()?, store.all_tokens()?);
-            let (accounts, usage) = (store.all_accounts()?, store.usage_for_month(month)?);
-            Ok::<_, crate::store::Error>((store, keys, tokens, accounts, usage))
-        })
-        .await
-        .map_err(|e| Error::Task(e.to_string()))??;
+        let (store, keys, tokens, accounts, usage, sounds) =
+            tokio::task::spawn_blocking(move || {
+                let store = Store::open(&dir)?;
+                let (keys, tokens) = (store.all_keys()?, store.all_tokens()?);
+                let (accounts, usage) = (store.all_accounts()?, store.usage_for_month(month)?);
+                let sounds = store.all_sounds()?;
+                Ok::<_, crate::store::Error>((store, keys, tokens, accounts, usage, sounds))
+            })
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
+        // The search index lives in memory and is built from the store at every start.
+        let index_started = std::time::Instant::now();
+        let sound_count = sounds.len();
+        let library = Arc::new(crate::library::Library::open(
+            &config.storage.data_dir,
+            sounds,
+        )?);
+        tracing::info!(
+            sounds = sound_count,
+            ms = index_started.elapsed().as_millis() as u64,
+            "built the sound library's search index"
+        );
+        crate::backup::remove_stale(&config.storage.data_dir);
         tracing::info!(
             data_dir = %absolute(&config.storage.data_dir).display(),
             config = %describe_source(&source),
@@ -139,6 +156,19 @@ impl Server {
             config.analysis.max_uploads_per_key,
             config.analysis.max_uploads_per_account,
         );
+        let metrics = Arc::new(crate::metrics::Metrics::new(
+            config.metrics.enabled,
+            crate::http::route::Route::ALL.len(),
+        ));
+        let _ = jobs.metrics.set(metrics.clone());
+        let _ = deliveries.metrics.set(metrics.clone());
+        let leak_reports = AuthFailures::new(config.leaks.reports_per_minute);
+        let metrics_listener = match config.metrics.listen {
+            Some(a) if config.metrics.enabled => {
+                Some(crate::http::metrics_listener::bind(a).await?)
+            }
+            _ => None,
+        };
         let state = Arc::new(State {
             config,
             store,
@@ -150,6 +180,10 @@ impl Server {
             vault,
             deliveries: deliveries.clone(),
             idempotency: Default::default(),
+            metrics,
+            leak_reports,
+            backup_running: Default::default(),
+            library,
         });
         let resumed = {
             let jobs = jobs.clone();
@@ -188,6 +222,17 @@ impl Server {
             shutdown_rx.clone(),
         ));
         tokio::spawn(reload_on_sighup(state.clone(), source)?);
+        tokio::spawn(purge_audit_periodically(state.clone(), shutdown_rx.clone()));
+        if let Some(l) = metrics_listener {
+            if let Ok(a) = l.local_addr() {
+                tracing::info!(address = %a, "metrics listening");
+            }
+            tokio::spawn(crate::http::metrics_listener::serve(
+                l,
+                state.clone(),
+                shutdown_rx.clone(),
+            ));
+        }
 
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(address = %addr, scheme, "listening");
@@ -250,13 +295,47 @@ async fn sweep_periodically(
     }
 }
 
+/// Deletes audit entries older than `audit.keep_days`, at start and then every `SWEEP_EVERY`.
+async fn purge_audit_periodically(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let cutoff = now_ms().saturating_sub(state.config.audit.keep.as_millis() as u64);
+        match state.db(move |s| s.purge_audit(cutoff)).await {
+            Ok(n) if n > 0 => tracing::info!(entries = n, "retention: deleted old audit entries"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.message, "audit retention failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Writes the in-memory counters (monthly usage, last-used times) now, so that a backup taken
+/// next holds them as they are.
+pub async fn flush_counters(state: &Arc<State>) {
+    flush_usage(state).await;
+    flush_last_used(state).await;
+}
+
 async fn flush_usage(state: &Arc<State>) {
     let counts = state.policy.take_dirty_months();
-    if counts.is_empty() {
-        return;
-    }
-    if let Err(e) = state.db(move |s| s.record_usage(&counts)).await {
+    let days: Vec<_> = state
+        .policy
+        .take_day_counts()
+        .into_iter()
+        .map(|c| (c.account, c.key, c.day, c.requests, c.analyses))
+        .collect();
+    if !counts.is_empty()
+        && let Err(e) = state.db(move |s| s.record_usage(&counts)).await
+    {
         tracing::warn!(error = %e.message, "could not record monthly usage");
+    }
+    // Day counts are for charts, not limits: a failed write loses at most a second of them.
+    if !days.is_empty()
+        && let Err(e) = state.db(move |s| s.add_day_counts(&days)).await
+    {
+        tracing::warn!(error = %e.message, "could not record daily usage");
     }
 }
 

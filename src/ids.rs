@@ -14,6 +14,17 @@ pub fn random_bytes(buf: &mut [u8]) -> Result<(), getrandom::Error> {
     getrandom::fill(buf)
 }
 
+/// Lower-case hexadecimal, two digits a byte: how digests and signatures are shown.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
 /// `len` characters of base62 drawn uniformly from the OS CSPRNG (rejection sampling, no bias).
 pub fn random_base62(len: usize) -> Result<String, getrandom::Error> {
     let mut out = String::with_capacity(len);
@@ -123,6 +134,8 @@ id_type!(/// An event sent to webhooks; its id is the `webhook-id` of every atte
     EventId, "evt");
 id_type!(/// One event's delivery to one URL, with its attempts.
     DeliveryId, "dlv");
+id_type!(/// An entry of the audit log.
+    AuditId, "aud");
 
 /// Milliseconds since the Unix epoch, UTC.
 pub fn now_ms() -> u64 {

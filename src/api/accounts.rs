@@ -111,9 +111,14 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         created_at_ms: now,
     };
     let (a, p) = (account.clone(), project.clone());
-    ctx.state
-        .db(move |s| s.create_account(id, &a, (project_id, &p)))
-        .await?;
+    super::audit::change(
+        &ctx,
+        "account.create",
+        AccountId(id).to_string(),
+        serde_json::json!({"name": account.name, "plan": account.plan, "default_project_id": ProjectId(project_id).to_string()}),
+        move |s| s.create_account(id, &a, (project_id, &p)),
+    )
+    .await?;
     ctx.state.policy.set_account(id, policy_state(&account));
     let mut body = view::account(id, &account);
     body["default_project_id"] = ProjectId(project_id).to_string().into();
@@ -156,9 +161,15 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         .transpose()?;
     let allowed_ips = req.allowed_ips.as_deref().map(validate_ips).transpose()?;
     let disabled = req.disabled;
-    let a = ctx
-        .state
-        .db(move |s| {
+    let changes = serde_json::json!({
+        "name": name, "plan": plan, "disabled": disabled, "allowed_ips": allowed_ips,
+    });
+    let a = super::audit::change(
+        &ctx,
+        "account.update",
+        AccountId(id).to_string(),
+        changes,
+        move |s| {
             s.update_account(id, |a| {
                 if let Some(n) = name {
                     a.name = n;
@@ -173,9 +184,10 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
                     a.allowed_ips = ips;
                 }
             })
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))?;
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("account"))?;
     // Applied to the policy before answering: the next request sees the change.
     ctx.state.policy.set_account(id, policy_state(&a));
     Ok(json_response(StatusCode::OK, &view::account(id, &a)))
@@ -183,11 +195,15 @@ pub async fn update(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
 
 pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let id = parse_account_id(ctx.param(0))?;
-    let deleted_keys = ctx
-        .state
-        .db(move |s| s.delete_account(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))?;
+    let deleted_keys = super::audit::change(
+        &ctx,
+        "account.delete",
+        AccountId(id).to_string(),
+        serde_json::json!({}),
+        move |s| s.delete_account(id),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("account"))?;
     ctx.state.credentials.remove_keys(&deleted_keys);
     ctx.state.policy.forget_keys(&deleted_keys);
     ctx.state.policy.remove_account(id);

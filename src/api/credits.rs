@@ -66,8 +66,9 @@ pub fn entry_view(id: u128, e: &LedgerRecord) -> Value {
         "type": e.kind,
         "amount": e.amount,
         "balance_after": e.balance_after,
-        "job_id": reference.filter(|r| r.starts_with("job_")),
-        "sound_id": reference.filter(|r| r.starts_with("snd_")),
+        "job_id": reference.filter(|r| e.kind != "download" && r.starts_with("job_")),
+        // Sound ids are slugs chosen at import: the entry's type says the reference is one.
+        "sound_id": reference.filter(|_| e.kind == "download"),
         "note": e.note,
     })
 }
@@ -104,6 +105,8 @@ pub async fn account(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         "object": "account",
         "name": record.name,
         "plan": record.plan,
+        // The plan under the name hosted sound libraries give it.
+        "tier": record.plan,
         "credits_remaining": balance,
         "credits_total": grant,
         "monthly_reset_date": rfc3339(next_month_start_s(now) * 1000),
@@ -171,6 +174,7 @@ pub async fn grant(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError>
             ApiError::invalid("amount must be a whole number of credits from 1 to 1000000000")
         })?;
     let note = req.note.map(|n| n.chars().take(500).collect::<String>());
+    let details = json!({"type": kind, "amount": amount, "note": note});
     let grant = monthly_grant(&ctx, account);
     let now = now_ms();
     let change = CreditChange {
@@ -179,14 +183,18 @@ pub async fn grant(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError>
         reference: None,
         note,
     };
-    let balance = ctx
-        .state
-        .db(move |s| s.apply_credits(account, month_index(now), grant, Some(change), now))
-        .await
-        .map_err(|e| match e.code {
-            crate::http::error::ErrorCode::NotFound => ApiError::not_found("account"),
-            _ => e,
-        })?;
+    let balance = super::audit::change(
+        &ctx,
+        "credits.grant",
+        AccountId(account).to_string(),
+        details,
+        move |s| s.apply_credits(account, month_index(now), grant, Some(change), now),
+    )
+    .await
+    .map_err(|e| match e.code {
+        crate::http::error::ErrorCode::NotFound => ApiError::not_found("account"),
+        _ => e,
+    })?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({

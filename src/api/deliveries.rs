@@ -18,6 +18,16 @@ fn not_found() -> ApiError {
 /// `?cursor=`.
 pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let project = ctx.key()?.project.0;
+    list_project(ctx, project).await
+}
+
+/// `GET /admin/v1/projects/{id}/deliveries`: the same log for any project.
+pub async fn admin_list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let project = super::projects::existing(&ctx, ctx.param(0)).await?;
+    list_project(ctx, project).await
+}
+
+async fn list_project(ctx: Ctx, project: u128) -> Result<Response<Body>, ApiError> {
     let q = ctx.query();
     let status = match q.get("status").map(String::as_str) {
         None => None,
@@ -50,12 +60,17 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
 /// The delivery if it belongs to the caller's project; 404 otherwise, alike for unknown ids.
 async fn own(ctx: &Ctx) -> Result<(u128, DeliveryRecord), ApiError> {
     let project = ctx.key()?.project.0;
+    find(ctx, Some(project)).await
+}
+
+/// The delivery named by the first path parameter; with `project`, only if it belongs there.
+async fn find(ctx: &Ctx, project: Option<u128>) -> Result<(u128, DeliveryRecord), ApiError> {
     let id = DeliveryId::parse(ctx.param(0)).ok_or_else(not_found)?.0;
     let rec = ctx
         .state
         .db(move |s| s.get_delivery(id))
         .await?
-        .filter(|r| r.project == project)
+        .filter(|r| project.is_none_or(|p| r.project == p))
         .ok_or_else(not_found)?;
     Ok((id, rec))
 }
@@ -63,6 +78,16 @@ async fn own(ctx: &Ctx) -> Result<(u128, DeliveryRecord), ApiError> {
 /// `GET /api/v1/webhooks/deliveries/{id}`: the delivery with every attempt and the event body.
 pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let (id, rec) = own(&ctx).await?;
+    detail(&ctx, id, rec).await
+}
+
+/// `GET /admin/v1/deliveries/{id}`.
+pub async fn admin_get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let (id, rec) = find(&ctx, None).await?;
+    detail(&ctx, id, rec).await
+}
+
+async fn detail(ctx: &Ctx, id: u128, rec: DeliveryRecord) -> Result<Response<Body>, ApiError> {
     let attempts = ctx.state.db(move |s| s.delivery_attempts(id)).await?;
     let mut v = view::delivery(id, &rec);
     v["attempt_log"] = attempts
@@ -78,6 +103,16 @@ pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
 /// again now, with a fresh retry schedule.
 pub async fn redeliver(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let (id, _) = own(&ctx).await?;
+    send_again(&ctx, id).await
+}
+
+/// `POST /admin/v1/deliveries/{id}/redeliver`.
+pub async fn admin_redeliver(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let (id, _) = find(&ctx, None).await?;
+    send_again(&ctx, id).await
+}
+
+async fn send_again(ctx: &Ctx, id: u128) -> Result<Response<Body>, ApiError> {
     let rec = ctx
         .state
         .deliveries

@@ -17,7 +17,7 @@ use crate::http::body::{Body, content_length, discard, json_response, linger_unr
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::sse;
 use crate::http::upload::{self, UploadError};
-use crate::ids::{JobId, now_ms, rfc3339};
+use crate::ids::{JobId, ProjectId, now_ms, rfc3339};
 use crate::jobs::{Live, PARTIAL_SUFFIX, UPLOAD_SUFFIX, decode_result};
 use crate::policy::month::month_index;
 use crate::policy::uploads::UploadCap;
@@ -137,6 +137,7 @@ async fn receive_audio(
         max,
         ctx.body_pace(),
         engine::sniff,
+        upload::ANALYZE_FIELDS,
     )
     .await
     .map_err(upload_error)
@@ -188,7 +189,7 @@ fn insufficient_storage() -> ApiError {
     )
 }
 
-fn upload_error(e: UploadError) -> ApiError {
+pub(super) fn upload_error(e: UploadError) -> ApiError {
     match e {
         UploadError::NotMultipart => ApiError::new(
             ErrorCode::MalformedMultipart,
@@ -224,7 +225,7 @@ fn upload_error(e: UploadError) -> ApiError {
             tracing::error!(error = %e, "cannot store upload");
             ApiError::internal()
         }
-        UploadError::UnknownField(_) | UploadError::FieldTooLong(_) => {
+        UploadError::UnknownField(..) | UploadError::FieldTooLong(_) => {
             ApiError::invalid(e.to_string())
         }
         UploadError::Malformed(_) | UploadError::DuplicateFile => {
@@ -344,9 +345,15 @@ pub async fn submit(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         charge: grant.map(|g| (month_index(now), g)),
     };
     let stored_path = jobs.uploads_dir().join(&stored);
+    let (charged, size) = (insert.charge.is_some(), up.size);
     match ctx.state.db(move |s| s.insert_job(insert, now)).await {
         Ok(JobInserted::New) => {
             jobs.enqueue(id, slot);
+            ctx.state.policy.count_analysis(key.id.0, account, now);
+            ctx.state.metrics.uploaded(size);
+            if charged {
+                ctx.state.metrics.credits_spent(1);
+            }
             Ok(accepted(
                 id,
                 JobStatus::Queued,
@@ -483,12 +490,18 @@ async fn check_webhook_url(ctx: &Ctx, project: u128, url: &str) -> Result<String
 /// The job if it belongs to the caller's project; 404 otherwise, alike for unknown ids.
 async fn own_job(ctx: &Ctx) -> Result<(u128, JobRecord), ApiError> {
     let project = ctx.key()?.project.0;
+    find_job(ctx, Some(project)).await
+}
+
+/// The job named by the first path parameter; with `project`, only if it belongs there (404
+/// otherwise, alike for unknown ids).
+async fn find_job(ctx: &Ctx, project: Option<u128>) -> Result<(u128, JobRecord), ApiError> {
     let id = JobId::parse(ctx.param(0)).ok_or_else(job_not_found)?.0;
     let rec = ctx
         .state
         .db(move |s| s.get_job(id))
         .await?
-        .filter(|r| r.project == project)
+        .filter(|r| project.is_none_or(|p| r.project == p))
         .ok_or_else(job_not_found)?;
     Ok((id, rec))
 }
@@ -540,6 +553,18 @@ fn job_view(id: u128, r: &JobRecord, live: Option<&Live>) -> Value {
 /// `GET /api/v1/jobs/{id}`.
 pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let (id, rec) = own_job(&ctx).await?;
+    Ok(job_response(&ctx, id, &rec, false))
+}
+
+/// `GET /admin/v1/jobs/{id}`: any project's job, for operators and the console.
+pub async fn admin_get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let (id, rec) = find_job(&ctx, None).await?;
+    Ok(job_response(&ctx, id, &rec, true))
+}
+
+/// 200 with the finished job, or 202 with `Retry-After` while it is queued or running. The
+/// admin view names the owning project, which a key's own view leaves implicit.
+fn job_response(ctx: &Ctx, id: u128, rec: &JobRecord, with_owner: bool) -> Response<Body> {
     let live = if rec.status.is_finished() {
         None
     } else {
@@ -547,19 +572,32 @@ pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     };
     // The stored record is authoritative once finished; live state only refines an unfinished one.
     let live = live.filter(|l| !l.status.is_finished());
-    let v = job_view(id, &rec, live.as_ref());
+    let mut v = job_view(id, rec, live.as_ref());
+    if with_owner {
+        v["project_id"] = ProjectId(rec.project).to_string().into();
+    }
     if rec.status.is_finished() {
-        return Ok(json_response(StatusCode::OK, &v));
+        return json_response(StatusCode::OK, &v);
     }
     let mut r = json_response(StatusCode::ACCEPTED, &v);
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    Ok(r)
+    r
 }
 
 /// `GET /api/v1/jobs?status=&limit=&cursor=`.
 pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let project = ctx.key()?.project.0;
+    list_project(ctx, project).await
+}
+
+/// `GET /admin/v1/projects/{id}/jobs`: the same listing for any project.
+pub async fn admin_list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let project = super::projects::existing(&ctx, ctx.param(0)).await?;
+    list_project(ctx, project).await
+}
+
+async fn list_project(ctx: Ctx, project: u128) -> Result<Response<Body>, ApiError> {
     let q = ctx.query();
     let status = match q.get("status").map(String::as_str) {
         None => None,

@@ -165,15 +165,24 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
             p.max_keys
         });
     let r = record.clone();
-    ctx.state
-        .db(move |s| s.insert_key(id, &r, max, now))
-        .await?;
+    super::audit::change(
+        &ctx,
+        "key.create",
+        KeyId(id).to_string(),
+        serde_json::json!({
+            "account_id": crate::ids::AccountId(record.account).to_string(),
+            "project_id": crate::ids::ProjectId(record.project).to_string(),
+            "label": record.label,
+            "scopes": record.scopes,
+        }),
+        move |s| s.insert_key(id, &r, max, now),
+    )
+    .await?;
     ctx.state.credentials.add_key(id, &record);
     let mut body = view::key(id, &record, None, now);
     body["key"] = new.value.into();
     if req.webhook_secret {
-        body["webhook_secret"] =
-            super::webhooks::mint(&ctx.state, project, record.label.clone()).await?;
+        body["webhook_secret"] = super::webhooks::mint(&ctx, project, record.label.clone()).await?;
     }
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -216,15 +225,19 @@ pub async fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
 pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let id = parse_key_id(ctx.param(0))?;
     let now = now_ms();
-    let k = ctx
-        .state
-        .db(move |s| {
+    let k = super::audit::change(
+        &ctx,
+        "key.revoke",
+        KeyId(id).to_string(),
+        serde_json::json!({}),
+        move |s| {
             s.update_key(id, |k| {
                 k.revoked_at_ms.get_or_insert(now);
             })
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key"))?;
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("API key"))?;
     ctx.state.credentials.revoke_key(id);
     let live = ctx.state.credentials.key(id).and_then(|e| e.last_used_ms());
     Ok(json_response(StatusCode::OK, &view::key(id, &k, live, now)))

@@ -2,18 +2,27 @@
 //! and renders a view; credentials and scopes were already checked by `http::dispatch`.
 
 mod accounts;
+pub mod audit;
+mod backup;
+mod console;
 pub mod credits;
 mod deliveries;
 mod health;
 mod jobs;
 mod keys;
+mod leaks;
 mod me;
+mod metrics;
 pub mod openapi;
 mod projects;
+mod sounds;
 mod tokens;
+mod usage;
 mod webhooks;
 pub use accounts::policy_state as accounts_policy_state;
 pub use jobs::IdempotencyClaims;
+pub use leaks::MAX_TOKENS as LEAK_REPORT_MAX_TOKENS;
+pub use metrics::exposition as metrics_exposition;
 pub use tokens::prepare as tokens_prepare;
 pub mod view;
 
@@ -47,6 +56,13 @@ pub struct State {
     pub deliveries: Arc<crate::webhooks::deliver::Deliveries>,
     /// Idempotency-Keys of uploads being received right now.
     pub idempotency: IdempotencyClaims,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Leak reports per client address (`POST /api/v1/leaks` needs no credential).
+    pub leak_reports: crate::policy::auth_failures::AuthFailures,
+    /// Set while a backup is being taken or streamed: one at a time.
+    pub backup_running: std::sync::atomic::AtomicBool,
+    /// The sound library: files, search index, download signing.
+    pub library: Arc<crate::library::Library>,
 }
 
 impl State {
@@ -57,6 +73,24 @@ impl State {
         F: FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
     {
         self.store.call(f).await.map_err(ApiError::from)
+    }
+
+    /// Like `db`, but the first write transaction `f` commits also writes `entry` to the audit
+    /// log: the change and its record commit together or not at all.
+    pub async fn db_audited<T, F>(
+        &self,
+        entry: crate::store::schema::AuditRecord,
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, crate::store::Error> + Send + 'static,
+    {
+        let id = crate::ids::new_raw_id().map_err(|_| ApiError::internal())?;
+        self.store
+            .call(move |s| f(&s.audited(id, entry)))
+            .await
+            .map_err(ApiError::from)
     }
 }
 
@@ -72,7 +106,7 @@ impl Principal {
     pub fn log_id(&self) -> LogId {
         match self {
             Principal::Anonymous => LogId::None,
-            Principal::Key(k) => LogId::Key(k.id),
+            Principal::Key(k) => LogId::Key(k.id, k.account, k.project),
             Principal::Token(t) => LogId::Token(t.id),
         }
     }
@@ -83,7 +117,11 @@ impl Principal {
 pub enum LogId {
     #[default]
     None,
-    Key(crate::ids::KeyId),
+    Key(
+        crate::ids::KeyId,
+        crate::ids::AccountId,
+        crate::ids::ProjectId,
+    ),
     Token(crate::ids::TokenId),
 }
 
@@ -91,7 +129,7 @@ impl std::fmt::Display for LogId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LogId::None => Ok(()),
-            LogId::Key(k) => k.fmt(f),
+            LogId::Key(k, _, _) => k.fmt(f),
             LogId::Token(t) => t.fmt(f),
         }
     }
@@ -159,6 +197,17 @@ impl Ctx {
         r
     }
 
+    /// The client's address: the peer, or what a trusted proxy says it forwarded for.
+    pub fn client_ip(&self) -> std::net::IpAddr {
+        let peer = self
+            .parts
+            .extensions
+            .get::<crate::http::listener::PeerAddr>()
+            .map(|p| p.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        self.state.policy.client_ip(peer, &self.parts.headers)
+    }
+
     pub fn query(&self) -> HashMap<String, String> {
         parse_query(self.parts.uri.query().unwrap_or(""))
     }
@@ -180,13 +229,24 @@ pub async fn handle(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<B
         Route::OpenApi => openapi::document(&ctx.state.policy.plan_names()),
         Route::Docs => openapi::docs_page(),
         Route::Me => me::get(ctx),
+        Route::Console => console::page(&ctx),
+        Route::ConsoleAsset => console::asset_file(&ctx),
         _ => Box::pin(handle_stored(route, ctx, body)).await,
     }
 }
 
 async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
     match route {
-        Route::Healthz | Route::OpenApi | Route::Docs | Route::Me => Err(ApiError::internal()),
+        Route::Healthz
+        | Route::OpenApi
+        | Route::Docs
+        | Route::Me
+        | Route::Console
+        | Route::ConsoleAsset => Err(ApiError::internal()),
+        Route::Metrics => metrics::get(ctx).await,
+        Route::AuditList => audit::list(ctx).await,
+        Route::Backup => backup::get(ctx).await,
+        Route::LeaksReport => leaks::report(ctx, body).await,
         Route::Readyz => health::readyz(ctx).await,
         Route::AccountsList => accounts::list(ctx).await,
         Route::AccountsCreate => accounts::create(ctx, body).await,
@@ -222,6 +282,23 @@ async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Respons
         Route::DeliveriesList => deliveries::list(ctx).await,
         Route::DeliveryGet => deliveries::get(ctx).await,
         Route::DeliveryRedeliver => deliveries::redeliver(ctx).await,
+        Route::AdminJobsList => jobs::admin_list(ctx).await,
+        Route::AdminJobGet => jobs::admin_get(ctx).await,
+        Route::AdminDeliveriesList => deliveries::admin_list(ctx).await,
+        Route::AdminDeliveryGet => deliveries::admin_get(ctx).await,
+        Route::AdminDeliveryRedeliver => deliveries::admin_redeliver(ctx).await,
+        Route::AccountUsage => usage::account(ctx).await,
+        Route::AdminSoundCreate => sounds::create(ctx, body).await,
+        Route::AdminSoundGet => sounds::admin_get(ctx).await,
+        Route::AdminSoundUpdate => sounds::update(ctx, body).await,
+        Route::AdminSoundDelete => sounds::delete(ctx).await,
+        Route::SoundsSearch | Route::AdminSoundsSearch => sounds::search(ctx).await,
+        Route::SoundMetadata => sounds::metadata(ctx).await,
+        Route::SoundWaveform => sounds::waveform(ctx).await,
+        Route::SoundPreview | Route::AdminSoundPreview => sounds::preview(ctx).await,
+        Route::SoundDownload => sounds::download(ctx).await,
+        Route::SoundFile => sounds::file(ctx).await,
+        Route::Categories => sounds::categories(ctx).await,
     }
 }
 
@@ -236,7 +313,7 @@ pub fn parse_query(q: &str) -> HashMap<String, String> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

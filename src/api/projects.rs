@@ -23,6 +23,16 @@ fn parse_project_id(s: &str) -> Result<u128, ApiError> {
         .ok_or_else(|| ApiError::not_found("project"))
 }
 
+/// The id of an existing project, parsed from a path parameter; 404 for unknown or malformed ids.
+pub async fn existing(ctx: &Ctx, raw: &str) -> Result<u128, ApiError> {
+    let id = parse_project_id(raw)?;
+    ctx.state
+        .db(move |s| s.get_project(id))
+        .await?
+        .map(|_| id)
+        .ok_or_else(|| ApiError::not_found("project"))
+}
+
 pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError> {
     let account = parse_account_id(ctx.param(0))?;
     let req: CreateProject = ctx.json(body).await?;
@@ -33,17 +43,22 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     };
     let id = ProjectId::generate().map_err(|_| ApiError::internal())?.0;
     let p = project.clone();
-    ctx.state
-        .db(move |s| s.create_project(id, &p))
-        .await
-        .map_err(|e| match e.code {
+    super::audit::change(
+        &ctx,
+        "project.create",
+        ProjectId(id).to_string(),
+        serde_json::json!({"account_id": crate::ids::AccountId(account).to_string(), "name": project.name}),
+        move |s| s.create_project(id, &p),
+    )
+    .await
+    .map_err(|e| match e.code {
             ErrorCode::NotFound => ApiError::not_found("account"),
             ErrorCode::Conflict => ApiError::new(
                 ErrorCode::Conflict,
                 "the account already has a project with that name",
             ),
-            _ => e,
-        })?;
+        _ => e,
+    })?;
     Ok(json_response(
         StatusCode::CREATED,
         &view::project(id, &project),
@@ -93,11 +108,15 @@ pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             "the default project cannot be deleted; delete the account instead",
         ));
     }
-    let deleted_keys = ctx
-        .state
-        .db(move |s| s.delete_project(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
+    let deleted_keys = super::audit::change(
+        &ctx,
+        "project.delete",
+        ProjectId(id).to_string(),
+        serde_json::json!({"account_id": crate::ids::AccountId(p.account).to_string(), "name": p.name}),
+        move |s| s.delete_project(id),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("project"))?;
     ctx.state.credentials.remove_keys(&deleted_keys);
     Ok(json_response(
         StatusCode::OK,

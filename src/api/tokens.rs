@@ -47,7 +47,14 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
     let label = validate_name("label", &req.label)?;
     let issued = prepare(label).map_err(|_| ApiError::internal())?;
     let (id, record) = (issued.id.0, issued.record.clone());
-    ctx.state.db(move |s| s.insert_token(id, &record)).await?;
+    super::audit::change(
+        &ctx,
+        "token.create",
+        issued.id.to_string(),
+        serde_json::json!({"label": issued.record.label}),
+        move |s| s.insert_token(id, &record),
+    )
+    .await?;
     ctx.state.credentials.add_token(issued.id.0, &issued.record);
     let mut body = view::token(issued.id.0, &issued.record, None);
     body["token"] = issued.value.into();
@@ -73,15 +80,19 @@ pub async fn revoke(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .map(|t| t.0)
         .ok_or_else(|| ApiError::not_found("management token"))?;
     let now = now_ms();
-    let t = ctx
-        .state
-        .db(move |s| {
+    let t = super::audit::change(
+        &ctx,
+        "token.revoke",
+        TokenId(id).to_string(),
+        serde_json::json!({}),
+        move |s| {
             s.update_token(id, |t| {
                 t.revoked_at_ms.get_or_insert(now);
             })
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("management token"))?;
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("management token"))?;
     ctx.state.credentials.revoke_token(id);
     Ok(json_response(
         StatusCode::OK,

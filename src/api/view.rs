@@ -115,7 +115,8 @@ pub fn delivery(id: u128, r: &DeliveryRecord) -> Value {
         "object": "webhook_delivery",
         "event_id": EventId(r.event).to_string(),
         "event_type": r.event_type,
-        "job_id": JobId(r.job).to_string(),
+        // Events that are not about a job (key.leaked) carry no job id.
+        "job_id": (r.job != 0).then(|| JobId(r.job).to_string()),
         "url": r.url,
         "status": r.status.as_str(),
         "attempts": r.attempts,

@@ -40,12 +40,10 @@ async fn project_of(ctx: &Ctx, admin: bool) -> Result<u128, ApiError> {
     Ok(id)
 }
 
-/// Mints, seals and stores a secret for `project`; returns its view with the value, once.
-pub async fn mint(
-    state: &super::State,
-    project: u128,
-    label: String,
-) -> Result<serde_json::Value, ApiError> {
+/// Mints, seals and stores a secret for `project`, recorded in the audit log; returns its view
+/// with the value, once.
+pub async fn mint(ctx: &Ctx, project: u128, label: String) -> Result<serde_json::Value, ApiError> {
+    let state = &ctx.state;
     let secret = Secret::generate().map_err(|_| ApiError::internal())?;
     let id = WebhookSecretId::generate()
         .map_err(|_| ApiError::internal())?
@@ -62,14 +60,17 @@ pub async fn mint(
         sealed,
     };
     let r = record.clone();
-    let inserted = state
-        .db(
-            move |s| match s.insert_webhook_secret(id, &r, MAX_ACTIVE_SECRETS) {
-                Err(crate::store::Error::LimitReached(_)) => Ok(false),
-                other => other.map(|()| true),
-            },
-        )
-        .await?;
+    let inserted = super::audit::change(
+        ctx,
+        "webhook_secret.create",
+        WebhookSecretId(id).to_string(),
+        serde_json::json!({"project_id": crate::ids::ProjectId(project).to_string()}),
+        move |s| match s.insert_webhook_secret(id, &r, MAX_ACTIVE_SECRETS) {
+            Err(crate::store::Error::LimitReached(_)) => Ok(false),
+            other => other.map(|()| true),
+        },
+    )
+    .await?;
     if !inserted {
         return Err(ApiError::new(
             ErrorCode::SecretLimitReached,
@@ -91,7 +92,7 @@ pub async fn create_secret(
     let project = project_of(&ctx, admin).await?;
     let req: CreateSecret = ctx.json(body).await?;
     let label = validate_name("label", &req.label)?;
-    let body = mint(&ctx.state, project, label).await?;
+    let body = mint(&ctx, project, label).await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
@@ -115,11 +116,15 @@ pub async fn revoke_secret(ctx: Ctx, admin: bool) -> Result<Response<Body>, ApiE
         .map(|w| w.0)
         .ok_or_else(|| ApiError::not_found("webhook secret"))?;
     let now = now_ms();
-    let rec = ctx
-        .state
-        .db(move |s| s.revoke_webhook_secret(project, id, now))
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook secret"))?;
+    let rec = super::audit::change(
+        &ctx,
+        "webhook_secret.revoke",
+        WebhookSecretId(id).to_string(),
+        serde_json::json!({"project_id": crate::ids::ProjectId(project).to_string()}),
+        move |s| s.revoke_webhook_secret(project, id, now),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("webhook secret"))?;
     Ok(json_response(
         StatusCode::OK,
         &view::webhook_secret(id, &rec),

@@ -2,6 +2,7 @@
 //! touches no disk: the index is loaded at start-up and kept in step by every change made through
 //! the API. Last-used times are kept in memory and written back in batches by the caller.
 
+pub mod scan;
 pub mod scope;
 pub mod secret;
 
@@ -162,6 +163,22 @@ impl Credentials {
                 m.by_hash.remove(&e.sha256);
             }
         }
+    }
+
+    /// The live (not revoked) key or token whose secret hashes to `hash`, for leak reports:
+    /// (Some(key), None) or (None, Some(token id)).
+    pub fn live_by_hash(&self, hash: &[u8; 32]) -> (Option<Arc<KeyEntry>>, Option<u128>) {
+        let key = read(&self.keys)
+            .by_hash
+            .get(hash)
+            .filter(|e| !e.revoked.load(Ordering::SeqCst))
+            .cloned();
+        let token = read(&self.tokens)
+            .by_hash
+            .get(hash)
+            .filter(|e| !e.revoked.load(Ordering::SeqCst))
+            .map(|e| e.id.0);
+        (key, token)
     }
 
     pub fn key(&self, id: u128) -> Option<Arc<KeyEntry>> {

@@ -10,6 +10,12 @@ use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
+    /// Download a consistent backup from a running server (GET /admin/v1/backup) into FILE and
+    /// verify it. Uses TONEARM_URL and TONEARM_TOKEN.
+    Backup(super::backup::BackupArgs),
+    /// Restore a backup archive into a data directory (server stopped). Every checksum is
+    /// verified before anything is written.
+    Restore(super::backup::RestoreArgs),
     /// Create a management token and print it once. Run with the server stopped.
     Bootstrap {
         #[command(flatten)]
@@ -35,6 +41,8 @@ enum BootstrapError {
 
 pub fn run(cmd: AdminCommand) -> ExitCode {
     match cmd {
+        AdminCommand::Backup(args) => super::backup::backup(args),
+        AdminCommand::Restore(args) => super::backup::restore(args),
         AdminCommand::Bootstrap {
             config,
             json,
@@ -66,6 +74,19 @@ fn bootstrap(config: ConfigArg, label: String) -> Result<(String, String), Boots
     );
     let store = Store::open(&config.storage.data_dir)?;
     let issued = tokens_prepare(label).map_err(BootstrapError::Random)?;
-    store.insert_token(issued.id.0, &issued.record)?;
+    let entry = crate::store::schema::AuditRecord {
+        at_ms: crate::ids::now_ms(),
+        actor: "cli".into(),
+        action: "token.create".into(),
+        target: issued.id.to_string(),
+        request_id: None,
+        ip: None,
+        details: serde_json::json!({"label": issued.record.label, "via": "admin bootstrap"})
+            .to_string(),
+    };
+    let audit_id = crate::ids::new_raw_id().map_err(BootstrapError::Random)?;
+    store
+        .audited(audit_id, entry)
+        .insert_token(issued.id.0, &issued.record)?;
     Ok((issued.id.to_string(), issued.value))
 }

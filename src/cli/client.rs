@@ -109,15 +109,32 @@ impl ApiClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, Error> {
+        let body = body.map(|b| {
+            (
+                "application/json".to_string(),
+                Bytes::from(serde_json::to_vec(&b).unwrap_or_default()),
+            )
+        });
+        self.send(method, path, body).await
+    }
+
+    /// Sends a body of any type (a multipart form, say) and returns the JSON of a 2xx answer;
+    /// an empty 2xx answer (204) is `null`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(String, Bytes)>,
+    ) -> Result<Value, Error> {
         let url = format!("{}{path}", self.base);
         let mut req = Request::builder().method(method).uri(&url);
         if let Some(t) = &self.token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let bytes = match body {
-            Some(b) => {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-                Bytes::from(serde_json::to_vec(&b).unwrap_or_default())
+            Some((content_type, b)) => {
+                req = req.header(header::CONTENT_TYPE, content_type);
+                b
             }
             None => Bytes::new(),
         };
@@ -138,6 +155,9 @@ impl ApiClient {
                 message: e.to_string(),
             })?
             .to_bytes();
+        if status == 204 && bytes.is_empty() {
+            return Ok(Value::Null);
+        }
         let value: Value = serde_json::from_slice(&bytes).map_err(|_| Error::NotJson { status })?;
         if (200..300).contains(&status) {
             return Ok(value);
@@ -150,6 +170,56 @@ impl ApiClient {
             request_id: e["request_id"].as_str().unwrap_or("").to_string(),
             body: Box::new(value.clone()),
         })
+    }
+
+    /// GETs `path` and writes a 2xx answer's body to `out` as it arrives; returns the bytes
+    /// written. Other answers are read as the API's JSON error.
+    pub async fn download(&self, path: &str, out: &mut impl std::io::Write) -> Result<u64, Error> {
+        let url = format!("{}{path}", self.base);
+        let mut req = Request::builder().method(Method::GET).uri(&url);
+        if let Some(t) = &self.token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| Error::Url(url.clone()))?;
+        let resp = self.inner.request(req).await.map_err(|e| Error::Connect {
+            url: self.base.clone(),
+            message: describe(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let broken = |e: String| Error::Connect {
+            url: self.base.clone(),
+            message: e,
+        };
+        if !(200..300).contains(&status) {
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| broken(e.to_string()))?
+                .to_bytes();
+            let value: Value =
+                serde_json::from_slice(&bytes).map_err(|_| Error::NotJson { status })?;
+            let e = &value["error"];
+            return Err(Error::Api {
+                status,
+                code: e["code"].as_str().unwrap_or("unknown").to_string(),
+                message: e["message"].as_str().unwrap_or("").to_string(),
+                request_id: e["request_id"].as_str().unwrap_or("").to_string(),
+                body: Box::new(value.clone()),
+            });
+        }
+        let mut n = 0u64;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| broken(e.to_string()))?;
+            if let Some(data) = frame.data_ref() {
+                out.write_all(data)
+                    .map_err(|e| broken(format!("cannot write the download: {e}")))?;
+                n += data.len() as u64;
+            }
+        }
+        Ok(n)
     }
 
     /// Follows `next_cursor` until the listing is complete.

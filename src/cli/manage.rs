@@ -120,6 +120,9 @@ pub struct KeysArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum KeysCommand {
+    /// Find tonearm secrets (keys, tokens, webhook secrets) in files by format and checksum;
+    /// exit 1 when any is found, for pre-commit hooks and CI. Works offline.
+    Scan(super::scan::ScanArgs),
     /// Create an API key; its value is printed once.
     Create {
         /// Account id (acct_…).
@@ -402,6 +405,9 @@ pub fn projects(args: ProjectsArgs) -> ExitCode {
 
 pub fn keys(args: KeysArgs) -> ExitCode {
     let json_out = args.client.json;
+    if let KeysCommand::Scan(scan) = args.command {
+        return super::scan::run(scan, json_out);
+    }
     execute(
         &args.client,
         |c| async move {
@@ -445,6 +451,7 @@ pub fn keys(args: KeysArgs) -> ExitCode {
                         .await?,
                     KEY_COLUMNS,
                 ),
+                KeysCommand::Scan(_) => return Err(Error::NoToken),
             })
         },
         json_out,

@@ -8,10 +8,13 @@ use clap::{Parser, Subcommand};
 
 pub mod admin;
 pub mod analyze;
+pub mod backup;
 pub mod client;
 pub mod config;
 pub mod health;
+pub mod library;
 pub mod manage;
+pub mod scan;
 pub mod serve;
 pub mod webhooks;
 
@@ -47,6 +50,8 @@ pub enum Command {
     /// Webhook tools for receivers.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// The sound library through the management API (import).
+    Library(library::LibraryArgs),
 }
 
 /// `--config PATH`, shared by the commands that read the configuration.
@@ -70,6 +75,7 @@ pub fn run() -> ExitCode {
         Command::Keys(args) => manage::keys(args),
         Command::Tokens(args) => manage::tokens(args),
         Command::Webhooks(cmd) => webhooks::run(cmd),
+        Command::Library(args) => library::run(args),
     }
 }
 

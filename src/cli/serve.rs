@@ -54,8 +54,13 @@ pub fn init_logging(cfg: &LogConfig) {
     let result = match cfg.format {
         LogFormat::Json => registry
             .with(
+                // Fields at the top level next to timestamp, level and message, so a collector
+                // reads `request_id` or `status` without knowing tracing's nesting.
                 tracing_subscriber::fmt::layer()
                     .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
                     .with_writer(std::io::stderr),
             )
             .try_init(),

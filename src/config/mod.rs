@@ -2,6 +2,7 @@
 //! (`TONEARM_LISTEN`, `TONEARM_DATA_DIR`), validated into typed values at start-up. Reads the
 //! config file and the environment; nothing else.
 
+pub mod ops;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,9 @@ pub struct Config {
     pub analysis: AnalysisConfig,
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
+    pub metrics: ops::MetricsConfig,
+    pub audit: ops::AuditConfig,
+    pub leaks: ops::LeaksConfig,
     /// Plans by name; always holds `default`.
     pub plans: BTreeMap<String, Plan>,
     /// The validated file as written plus defaults, for `tonearm config print`.
@@ -428,6 +432,9 @@ impl Config {
                 format,
             },
             webhooks,
+            metrics: ops::metrics(&v, &raw.metrics)?,
+            audit: ops::audit(&v, &raw.audit)?,
+            leaks: ops::leaks(&v, &raw.leaks)?,
             plans,
             raw,
             overridden: Vec::new(),

@@ -14,6 +14,9 @@ pub struct RawConfig {
     pub analysis: RawAnalysis,
     pub log: RawLog,
     pub webhooks: RawWebhooks,
+    pub metrics: super::ops::RawMetrics,
+    pub audit: super::ops::RawAudit,
+    pub leaks: super::ops::RawLeaks,
     pub plans: BTreeMap<String, RawPlan>,
     pub mix: RawMix,
 }

@@ -64,6 +64,13 @@ pub struct Features {
     pub timbre_bands: usize,
     /// Frame RMS of the decimated signal, aligned with `chroma`.
     pub chroma_rms: Vec<f32>,
+    /// Bass pitch classes (below 250 Hz) of the harmonic part alone, drums suppressed by
+    /// median-filter separation (see `hpss`), aligned with `chroma`: bass notes without the
+    /// kick drum, for chord roots.
+    pub harmonic_bass: Vec<[f32; 12]>,
+    /// Share of each frame's energy (50 Hz to 2.6 kHz) in the harmonic part, aligned with
+    /// `chroma`: near 1 for held notes, low for drums alone.
+    pub harmonic_share: Vec<f32>,
     /// Estimated deviation of the tuning from A = 440 Hz, in semitones (-0.5..0.5).
     pub tuning_semitones: f64,
     /// Absolute peak sample of the input.
@@ -100,6 +107,8 @@ impl Features {
             chroma_rate: frame_rate / CHROMA_EVERY as f64,
             chroma_offset_sec: 0.0,
             chroma_rms: Vec::new(),
+            harmonic_bass: Vec::new(),
+            harmonic_share: Vec::new(),
             timbre: Vec::new(),
             timbre_bands: 0,
             tuning_semitones: 0.0,
@@ -215,6 +224,11 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
     let mut peaks: Vec<Peak> = Vec::new();
     let mut peak_offsets: Vec<usize> = Vec::new();
     let mut frame_rms: Vec<f32> = Vec::new();
+    // The chroma range of every chroma frame's spectrum (one bin either side for the peak
+    // interpolation), for the harmonic/percussive separation after the pass.
+    let has_chroma = chroma_lo + 2 < chroma_hi;
+    let (row_lo, row_hi) = (chroma_lo - 1, chroma_hi + 1);
+    let mut rows: Vec<f32> = Vec::new();
 
     for t in 0..n_frames {
         let start = t * hop;
@@ -264,8 +278,9 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
             let rms = (frame.iter().map(|v| v * v).sum::<f32>() / fft_len as f32).sqrt();
             frame_rms.push(rms);
             out.timbre.extend_from_slice(&bands);
-            if chroma_lo + 2 < chroma_hi {
-                collect_peaks(&mags, chroma_lo, chroma_hi, bin_hz, &mut peaks);
+            if has_chroma {
+                collect_peaks(&mags, chroma_lo, chroma_hi, 0, bin_hz, &mut peaks);
+                rows.extend_from_slice(&mags[row_lo..row_hi]);
             }
         }
     }
@@ -289,11 +304,50 @@ fn stft_features(signal: &[f32], fft_len: usize, hop: usize, out: &mut Features)
         out.chroma_bass.push(bass);
     }
     out.chroma_rms = frame_rms;
+    if has_chroma {
+        harmonic_bass(&rows, row_lo, row_hi - row_lo, bin_hz, tuning, out);
+    }
+}
+
+/// The harmonic part's bass pitch classes and energy share of each chroma frame, from `rows`
+/// (the chroma-range spectrum of every chroma frame, `width` bins starting at bin `row_lo`).
+fn harmonic_bass(
+    rows: &[f32],
+    row_lo: usize,
+    width: usize,
+    bin_hz: f64,
+    tuning: f64,
+    out: &mut Features,
+) {
+    let (harmonic, share) = super::hpss::harmonic_part(rows, width);
+    let mut peaks: Vec<Peak> = Vec::new();
+    out.harmonic_bass.reserve(share.len());
+    for row in harmonic.chunks_exact(width) {
+        peaks.clear();
+        collect_peaks(row, 1, width - 1, row_lo, bin_hz, &mut peaks);
+        let mut bass = [0.0f32; 12];
+        for p in &peaks {
+            let pitch = p.pitch - tuning as f32;
+            if pitch < BASS_MAX_PITCH {
+                add_pitch(&mut bass, pitch, p.weight);
+            }
+        }
+        out.harmonic_bass.push(bass);
+    }
+    out.harmonic_share = share;
 }
 
 /// Local maxima of the magnitude spectrum within `lo..hi`, refined by parabolic interpolation on
 /// the log magnitude (as in HPCP, Gómez 2006), ignoring peaks 60 dB below the frame's maximum.
-fn collect_peaks(mags: &[f32], lo: usize, hi: usize, bin_hz: f64, peaks: &mut Vec<Peak>) {
+/// `mags[k]` is the magnitude of FFT bin `k + bin_offset`.
+fn collect_peaks(
+    mags: &[f32],
+    lo: usize,
+    hi: usize,
+    bin_offset: usize,
+    bin_hz: f64,
+    peaks: &mut Vec<Peak>,
+) {
     let frame_max = mags[lo..hi].iter().fold(0.0f32, |m, &v| m.max(v));
     if frame_max <= 1.0e-9 {
         return;
@@ -311,7 +365,7 @@ fn collect_peaks(mags: &[f32], lo: usize, hi: usize, bin_hz: f64, peaks: &mut Ve
             } else {
                 0.0
             };
-            let freq = (k as f64 + f64::from(delta)) * bin_hz;
+            let freq = ((k + bin_offset) as f64 + f64::from(delta)) * bin_hz;
             let amp = (b - 0.25 * (a - c) * delta).exp();
             let pitch = (69.0 + 12.0 * (freq / 440.0).log2()) as f32;
             peaks.push(Peak { pitch, weight: amp });
@@ -397,6 +451,49 @@ pub(crate) mod synth {
             }
             out[start + i] += gain * env * v as f32;
         }
+    }
+
+    /// A rock beat at `bpm` without any pitched instrument: a kick (a sine falling from 150 to
+    /// 50 Hz) on beats 1 and 3, a noise snare on 2 and 4, and noise hi-hats on every eighth.
+    pub fn drum_kit(bpm: f64, seconds: f64, rate: u32) -> Vec<f32> {
+        let sr = f64::from(rate);
+        let n = (seconds * sr) as usize;
+        let mut out = vec![0.0f32; n];
+        let eighth = 30.0 / bpm * sr;
+        let mut seed = 0x9e37_79b9u32;
+        let mut noise = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+        };
+        let mut k = 0usize;
+        loop {
+            let start = (k as f64 * eighth).round() as usize;
+            if start >= n {
+                break;
+            }
+            let len = ((0.25 * sr) as usize).min(n - start);
+            let mut phase = 0.0f64;
+            for i in 0..len {
+                let t = i as f64 / sr;
+                let v = match k % 4 {
+                    0 => {
+                        phase +=
+                            2.0 * std::f64::consts::PI * (50.0 + 100.0 * (-t * 30.0).exp()) / sr;
+                        0.6 * (-t * 12.0).exp() as f32 * phase.sin() as f32
+                    }
+                    2 => 0.4 * (-t * 20.0).exp() as f32 * noise(),
+                    _ => 0.0,
+                };
+                let hat = if i < (0.04 * sr) as usize {
+                    0.1 * (-t * 80.0).exp() as f32 * noise()
+                } else {
+                    0.0
+                };
+                out[start + i] += v + hat;
+            }
+            k += 1;
+        }
+        out
     }
 
     /// Chords of MIDI notes, one per `chord_sec`, each with its first note doubled an octave

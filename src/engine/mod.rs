@@ -9,6 +9,7 @@ mod error;
 pub mod features;
 pub mod form;
 pub mod harmony;
+mod hpss;
 pub mod loudness;
 mod mp4edit;
 pub mod opus;
@@ -299,11 +300,12 @@ pub fn analyze_music(
     let mut tempo = tempo::analyze(features);
     progress(Stage::Tempo, 0.85);
     let frames = harmony::BeatFrames::compute(features, &tempo.beats);
-    let spans = harmony::chords::recognise(&frames);
+    let chord_frames = harmony::BeatFrames::for_chords(features, &tempo.beats);
+    let spans = harmony::chords::recognise(&chord_frames);
     progress(Stage::Chords, 0.9);
     let (key, found) = key::analyze(features, &spans);
     let spans = match found {
-        Some(k) => harmony::chords::recognise_in_key(&frames, k),
+        Some(k) => harmony::chords::recognise_in_key(&chord_frames, k),
         None => spans,
     };
     progress(Stage::Key, 0.92);

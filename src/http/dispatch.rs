@@ -67,6 +67,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
                 resp.headers_mut().insert(header::ALLOW, v);
             }
             return finish(
+                &state,
                 resp,
                 &request_id,
                 &method,
@@ -107,6 +108,9 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
             if e.code == ErrorCode::Internal {
                 tracing::error!(request_id = %request_id, route = %RouteName(route_name), message = %e.message, "request failed");
             }
+            if let Some(reason) = refusal_reason(&e) {
+                state.metrics.refusal(reason);
+            }
             let mut resp = error_response(&e, &request_id);
             if e.code.status() == http::StatusCode::UNAUTHORIZED {
                 resp.headers_mut().insert(
@@ -140,6 +144,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
         rate_limit_headers(resp.headers_mut(), u, now_ms());
     }
     finish(
+        &state,
         resp,
         &request_id,
         &method,
@@ -174,6 +179,10 @@ fn authenticate(
     // the limit the answer becomes 429, which makes guessing impractical without touching
     // valid credentials from the same address.
     let failed = |realm: Realm, e: AuthError| {
+        state.metrics.auth_failure(match realm {
+            Realm::Admin => "management",
+            Realm::Api => "api",
+        });
         if !matches!(e, AuthError::Missing)
             && let Some(retry) = state.auth_failures.record(client_ip(), now)
         {
@@ -326,7 +335,9 @@ impl std::fmt::Display for RouteName {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn finish(
+    state: &State,
     mut resp: Response<Body>,
     request_id: &str,
     method: &http::Method,
@@ -338,17 +349,99 @@ fn finish(
     if let Ok(v) = HeaderValue::from_str(request_id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
-    tracing::info!(
-        request_id = %request_id,
-        method = %method,
-        path = %path,
-        route = %RouteName(route),
-        status = resp.status().as_u16(),
-        latency_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
-        principal = %principal,
-        "request"
-    );
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = resp.status().as_u16();
+    match route {
+        Some(r) => {
+            let spec = r.spec();
+            let m = method_label(&spec.method);
+            state
+                .metrics
+                .request_at(r as usize, spec.path, m, status, elapsed);
+        }
+        None => state
+            .metrics
+            .request("unmatched", method_label(method), status, elapsed),
+    }
+    let latency_ms = (elapsed * 100_000.0).round() / 100.0;
+    // A secret pasted into a URL must not reach the logs: such a path is logged by its route.
+    let path = if secret_like(path) {
+        "(redacted: looks like a secret)"
+    } else {
+        path
+    };
+    // Field names are the same in text and JSON logs; the principal's account and project are
+    // logged for API keys, so a collector can group requests by tenant.
+    match principal {
+        api::LogId::Key(key, account, project) => tracing::info!(
+            request_id = %request_id,
+            method = %method,
+            path = %path,
+            route = %RouteName(route),
+            status,
+            latency_ms,
+            key_id = %key,
+            account_id = %account,
+            project_id = %project,
+            "request"
+        ),
+        api::LogId::Token(token) => tracing::info!(
+            request_id = %request_id,
+            method = %method,
+            path = %path,
+            route = %RouteName(route),
+            status,
+            latency_ms,
+            token_id = %token,
+            "request"
+        ),
+        api::LogId::None => tracing::info!(
+            request_id = %request_id,
+            method = %method,
+            path = %path,
+            route = %RouteName(route),
+            status,
+            latency_ms,
+            "request"
+        ),
+    }
     resp
+}
+
+/// A method as a metric label: the standard ones by name, anything else as `other`, so a client
+/// cannot grow the label set.
+fn method_label(m: &http::Method) -> &'static str {
+    match *m {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The `tonearm_refusals_total` reason for a refusal by a limit, if `e` is one.
+fn refusal_reason(e: &ApiError) -> Option<&'static str> {
+    Some(match e.code {
+        ErrorCode::RateLimitExceeded => {
+            let month = e
+                .details
+                .as_ref()
+                .and_then(|d| d.get("scope"))
+                .and_then(serde_json::Value::as_str)
+                == Some("month");
+            if month { "quota" } else { "rate_limit" }
+        }
+        ErrorCode::InsufficientCredits => "credits",
+        ErrorCode::QueueFull => "queue_full",
+        ErrorCode::TooManyUploads => "uploads",
+        ErrorCode::TooManyAuthFailures => "auth_failures",
+        ErrorCode::TooManyReports => "leak_reports",
+        _ => return None,
+    })
 }
 
 /// A client's `X-Request-Id` when it is short and plain (1-64 of `[A-Za-z0-9._-]`) and does not
@@ -361,6 +454,12 @@ fn request_id(headers: &http::HeaderMap) -> String {
         return v.to_string();
     }
     new_request_id()
+}
+
+/// Whether `v` holds something that looks like one of tonearm's secrets.
+fn secret_like(v: &str) -> bool {
+    let lower = crate::api::percent_decode(v).to_ascii_lowercase();
+    ["tonearm_", "whsec_"].iter().any(|p| lower.contains(p))
 }
 
 fn acceptable_request_id(v: &str) -> bool {

@@ -44,6 +44,7 @@ pub enum ErrorCode {
     BodyTimeout,
     TooManyUploads,
     TooManyAuthFailures,
+    TooManyReports,
     HeadersTooLarge,
     MalformedRequest,
     UriTooLong,
@@ -57,6 +58,14 @@ pub enum ErrorCode {
     NotReady,
     IdempotencyKeyReused,
     IdempotencyKeyInUse,
+    UnsupportedFormat,
+    UnsupportedCodec,
+    CorruptAudio,
+    NoAudioTrack,
+    AudioTooLong,
+    InvalidSignature,
+    UrlExpired,
+    RangeNotSatisfiable,
     Internal,
 }
 
@@ -79,7 +88,7 @@ impl ErrorCode {
             | WebhookSecretRequired => StatusCode::BAD_REQUEST,
             NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            TooManyUploads | TooManyAuthFailures => StatusCode::TOO_MANY_REQUESTS,
+            TooManyUploads | TooManyAuthFailures | TooManyReports => StatusCode::TOO_MANY_REQUESTS,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UriTooLong => StatusCode::URI_TOO_LONG,
             InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
@@ -104,6 +113,13 @@ impl ErrorCode {
             RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
             InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
             NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            UnsupportedFormat | UnsupportedCodec | CorruptAudio | NoAudioTrack => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            AudioTooLong => StatusCode::PAYLOAD_TOO_LARGE,
+            InvalidSignature => StatusCode::FORBIDDEN,
+            UrlExpired => StatusCode::GONE,
+            RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +161,7 @@ impl ErrorCode {
             BodyTimeout => "body_timeout",
             TooManyUploads => "too_many_uploads",
             TooManyAuthFailures => "too_many_auth_failures",
+            TooManyReports => "too_many_reports",
             HeadersTooLarge => "headers_too_large",
             MalformedRequest => "malformed_request",
             UriTooLong => "uri_too_long",
@@ -158,12 +175,20 @@ impl ErrorCode {
             NotReady => "not_ready",
             IdempotencyKeyReused => "idempotency_key_reused",
             IdempotencyKeyInUse => "idempotency_key_in_use",
+            UnsupportedFormat => "unsupported_format",
+            UnsupportedCodec => "unsupported_codec",
+            CorruptAudio => "corrupt_audio",
+            NoAudioTrack => "no_audio_track",
+            AudioTooLong => "too_long",
+            InvalidSignature => "invalid_signature",
+            UrlExpired => "url_expired",
+            RangeNotSatisfiable => "range_not_satisfiable",
             Internal => "internal",
         }
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 48] = {
+    pub const ALL: [ErrorCode; 57] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -200,6 +225,7 @@ impl ErrorCode {
             BodyTimeout,
             TooManyUploads,
             TooManyAuthFailures,
+            TooManyReports,
             HeadersTooLarge,
             MalformedRequest,
             UriTooLong,
@@ -213,6 +239,14 @@ impl ErrorCode {
             NotReady,
             IdempotencyKeyReused,
             IdempotencyKeyInUse,
+            UnsupportedFormat,
+            UnsupportedCodec,
+            CorruptAudio,
+            NoAudioTrack,
+            AudioTooLong,
+            InvalidSignature,
+            UrlExpired,
+            RangeNotSatisfiable,
             Internal,
         ]
     };
@@ -331,6 +365,16 @@ impl From<crate::store::Error> for ApiError {
                 format!("the account has {balance} credits; an administrator can grant more"),
             )
             .with_details(serde_json::json!({ "credits_remaining": balance })),
+            S::SoundIdTaken(id) => ApiError::new(
+                ErrorCode::Conflict,
+                format!("a sound with id {id:?} exists; choose another id or PATCH that one"),
+            )
+            .with_details(serde_json::json!({ "id": id })),
+            S::SoundDuplicate(id) => ApiError::new(
+                ErrorCode::Conflict,
+                format!("the same file is already in the library as sound {id:?}"),
+            )
+            .with_details(serde_json::json!({ "existing_id": id })),
             S::LimitReached(n) => ApiError::new(
                 ErrorCode::KeyLimitReached,
                 format!("the account already has {n} active keys; revoke one first"),

@@ -147,6 +147,10 @@ pub async fn serve(
         let accepted = tokio::time::Instant::now();
         let _ = stream.set_nodelay(true);
         open.fetch_add(1, Ordering::SeqCst);
+        state
+            .metrics
+            .open_connections
+            .fetch_add(1, Ordering::Relaxed);
         let conn = Connection {
             cfg: cfg.clone(),
             state: state.clone(),
@@ -156,8 +160,10 @@ pub async fn serve(
         let tls = tls.clone();
         let open = open.clone();
         let drained = drained.clone();
+        let metrics = state.metrics.clone();
         tokio::spawn(async move {
             conn.run(stream, tls, peer).await;
+            metrics.open_connections.fetch_sub(1, Ordering::Relaxed);
             if open.fetch_sub(1, Ordering::SeqCst) == 1 {
                 drained.notify_waiters();
             }

@@ -5,6 +5,7 @@ pub mod body;
 pub mod dispatch;
 pub mod error;
 pub mod listener;
+pub mod metrics_listener;
 pub mod outbound;
 pub mod route;
 pub mod sse;

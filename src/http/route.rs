@@ -47,6 +47,31 @@ pub enum Route {
     DeliveriesList,
     DeliveryGet,
     DeliveryRedeliver,
+    AdminJobsList,
+    AdminJobGet,
+    AdminDeliveriesList,
+    AdminDeliveryGet,
+    AdminDeliveryRedeliver,
+    AccountUsage,
+    Console,
+    ConsoleAsset,
+    Metrics,
+    AuditList,
+    Backup,
+    LeaksReport,
+    AdminSoundCreate,
+    AdminSoundGet,
+    AdminSoundUpdate,
+    AdminSoundDelete,
+    SoundsSearch,
+    SoundMetadata,
+    SoundWaveform,
+    SoundPreview,
+    SoundDownload,
+    SoundFile,
+    Categories,
+    AdminSoundsSearch,
+    AdminSoundPreview,
 }
 
 /// Who may call a route.
@@ -70,7 +95,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 39] = [
+    pub const ALL: [Route; 64] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -110,6 +135,31 @@ impl Route {
         Route::DeliveriesList,
         Route::DeliveryGet,
         Route::DeliveryRedeliver,
+        Route::AdminJobsList,
+        Route::AdminJobGet,
+        Route::AdminDeliveriesList,
+        Route::AdminDeliveryGet,
+        Route::AdminDeliveryRedeliver,
+        Route::AccountUsage,
+        Route::Console,
+        Route::ConsoleAsset,
+        Route::Metrics,
+        Route::AuditList,
+        Route::Backup,
+        Route::LeaksReport,
+        Route::AdminSoundCreate,
+        Route::AdminSoundGet,
+        Route::AdminSoundUpdate,
+        Route::AdminSoundDelete,
+        Route::SoundsSearch,
+        Route::SoundMetadata,
+        Route::SoundWaveform,
+        Route::SoundPreview,
+        Route::SoundDownload,
+        Route::SoundFile,
+        Route::Categories,
+        Route::AdminSoundsSearch,
+        Route::AdminSoundPreview,
     ];
 
     pub fn spec(self) -> RouteSpec {
@@ -388,6 +438,181 @@ impl Route {
                 "Revoke a project's webhook signing secret",
                 "webhooks",
             ),
+            Route::AdminJobsList => (
+                Method::GET,
+                "/admin/v1/projects/{project_id}/jobs",
+                Management,
+                "A project's jobs, newest first, without results (?status=, ?limit=, ?cursor=)",
+                "jobs",
+            ),
+            Route::AdminJobGet => (
+                Method::GET,
+                "/admin/v1/jobs/{job_id}",
+                Management,
+                "Any project's job, with its result when it has one",
+                "jobs",
+            ),
+            Route::AdminDeliveriesList => (
+                Method::GET,
+                "/admin/v1/projects/{project_id}/deliveries",
+                Management,
+                "A project's webhook deliveries, newest first (?job_id=, ?status=, ?limit=, ?cursor=)",
+                "webhooks",
+            ),
+            Route::AdminDeliveryGet => (
+                Method::GET,
+                "/admin/v1/deliveries/{delivery_id}",
+                Management,
+                "Any project's webhook delivery with every attempt and the event",
+                "webhooks",
+            ),
+            Route::AdminDeliveryRedeliver => (
+                Method::POST,
+                "/admin/v1/deliveries/{delivery_id}/redeliver",
+                Management,
+                "Send a delivery's event again now (same webhook-id), with a fresh retry schedule",
+                "webhooks",
+            ),
+            Route::AccountUsage => (
+                Method::GET,
+                "/admin/v1/accounts/{account_id}/usage",
+                Management,
+                "An account's requests and analyses per UTC day (?days=, 1-90, default 30), per key and in all, with each key's live minute window and the month quota",
+                "accounts",
+            ),
+            Route::Console => (
+                Method::GET,
+                "/console",
+                Public,
+                "The web console (a single page; it signs in with a management token)",
+                "console",
+            ),
+            Route::ConsoleAsset => (
+                Method::GET,
+                "/console/assets/{asset}",
+                Public,
+                "A file of the web console (script, style sheet, icon), named by its content hash",
+                "console",
+            ),
+            Route::Metrics => (
+                Method::GET,
+                "/metrics",
+                Management,
+                "Prometheus metrics (OpenMetrics text)",
+                "operations",
+            ),
+            Route::AuditList => (
+                Method::GET,
+                "/admin/v1/audit",
+                Management,
+                "The audit log, newest first (?action=, ?actor=, ?target=, ?since=, ?until=, ?limit=, ?cursor=)",
+                "operations",
+            ),
+            Route::Backup => (
+                Method::GET,
+                "/admin/v1/backup",
+                Management,
+                "A consistent backup archive (tar with a manifest), streamed while the server serves",
+                "operations",
+            ),
+            Route::LeaksReport => (
+                Method::POST,
+                "/api/v1/leaks",
+                Public,
+                "Report leaked secrets: live keys and tokens among them are revoked at once",
+                "operations",
+            ),
+            Route::AdminSoundCreate => (
+                Method::POST,
+                "/admin/v1/sounds",
+                Management,
+                "Import a sound (multipart/form-data: file, metadata JSON); measured on import",
+                "library",
+            ),
+            Route::AdminSoundGet => (
+                Method::GET,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "A sound's full record with the SHA-256 of its original",
+                "library",
+            ),
+            Route::AdminSoundUpdate => (
+                Method::PATCH,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "Change a sound's curated metadata (title, tags, category, licence, …)",
+                "library",
+            ),
+            Route::AdminSoundDelete => (
+                Method::DELETE,
+                "/admin/v1/sounds/{sound_id}",
+                Management,
+                "Remove a sound, its original and its cached downloads",
+                "library",
+            ),
+            Route::SoundsSearch => (
+                Method::GET,
+                "/api/v1/sounds/search",
+                ApiKey(Some(Scope::LibraryRead)),
+                "Search the library (?q=, category, duration_max, license, limit, cursor); best first, next page in Link",
+                "library",
+            ),
+            Route::SoundMetadata => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/metadata",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A sound's full metadata and measurements",
+                "library",
+            ),
+            Route::SoundWaveform => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/waveform",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A sound's waveform peaks as JSON (?width=), or a PNG picture (?format=png&width=&height=)",
+                "library",
+            ),
+            Route::SoundPreview => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/preview",
+                ApiKey(Some(Scope::LibraryRead)),
+                "A short low-bitrate Ogg Vorbis preview for auditioning (free)",
+                "library",
+            ),
+            Route::SoundDownload => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/download",
+                ApiKey(Some(Scope::LibraryDownload)),
+                "A signed download URL (?format=wav24|wav16|mp3320|ogg&normalize=); costs 1 credit",
+                "library",
+            ),
+            Route::SoundFile => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/file",
+                Public,
+                "The file behind a signed download URL (no API key; 403 tampered, 410 expired; Range, ETag)",
+                "library",
+            ),
+            Route::AdminSoundsSearch => (
+                Method::GET,
+                "/admin/v1/sounds",
+                Management,
+                "Search the sound library as GET /api/v1/sounds/search does, for operators and the console",
+                "library",
+            ),
+            Route::AdminSoundPreview => (
+                Method::GET,
+                "/admin/v1/sounds/{sound_id}/preview",
+                Management,
+                "A sound's preview, as GET /api/v1/sounds/{sound_id}/preview gives it",
+                "library",
+            ),
+            Route::Categories => (
+                Method::GET,
+                "/api/v1/categories",
+                ApiKey(Some(Scope::LibraryRead)),
+                "The 14 top-level categories with sound counts and subcategories",
+                "library",
+            ),
         };
         RouteSpec {
             method,
@@ -425,8 +650,12 @@ pub fn resolve(method: &Method, path: &str) -> Resolution {
         let Some(params) = match_template(template, &segments) else {
             continue;
         };
-        // HEAD is served as GET without a body by hyper's callers; accept it where GET is.
-        if spec.method == *method || (*method == Method::HEAD && spec.method == Method::GET) {
+        // HEAD is served as GET without a body by hyper's callers; accept it where GET is,
+        // except where a GET does work that a HEAD must not repeat (a snapshot, a charge).
+        let head_as_get = *method == Method::HEAD
+            && spec.method == Method::GET
+            && !matches!(route, Route::Backup | Route::SoundDownload);
+        if spec.method == *method || head_as_get {
             return Resolution::Found(*route, params);
         }
         allowed.push(spec.method);
@@ -518,6 +747,23 @@ mod tests {
         );
         assert!(
             matches!(resolve(&Method::GET, "/admin/v1/keys/k1"), Resolution::Found(Route::KeyGet, p) if p == ["k1"])
+        );
+    }
+
+    /// HEAD answers like GET without a body, but never takes a backup or charges a download.
+    #[test]
+    fn head_is_get_except_where_get_does_work() {
+        assert!(matches!(
+            resolve(&Method::HEAD, "/api/v1/sounds/search"),
+            Resolution::Found(Route::SoundsSearch, _)
+        ));
+        assert_eq!(
+            resolve(&Method::HEAD, "/admin/v1/backup"),
+            Resolution::WrongMethod(vec![Method::GET])
+        );
+        assert_eq!(
+            resolve(&Method::HEAD, "/api/v1/sounds/x/download"),
+            Resolution::WrongMethod(vec![Method::GET])
         );
     }
 }

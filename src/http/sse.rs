@@ -1,34 +1,14 @@
 //! Server-Sent Events: a response body fed by a bounded channel. The producer task ends as soon
 //! as a send fails, so a client that goes away costs nothing.
 
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::BodyExt;
-use hyper::body::Frame;
 use tokio::sync::mpsc;
 
 use super::body::Body;
 
 /// Frames buffered per stream; a slow reader blocks its producer, not the server.
 const BUFFER: usize = 16;
-
-struct ChannelBody(mpsc::Receiver<Bytes>);
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
-    }
-}
 
 /// Writes events to one stream.
 pub struct EventSink(mpsc::Sender<Bytes>);
@@ -52,7 +32,7 @@ impl EventSink {
 /// A `text/event-stream` response and the sink that feeds it.
 pub fn stream() -> (Response<Body>, EventSink) {
     let (tx, rx) = mpsc::channel(BUFFER);
-    let mut resp = Response::new(ChannelBody(rx).boxed());
+    let mut resp = Response::new(crate::http::body::channel(rx));
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
     h.insert(

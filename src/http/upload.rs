@@ -18,6 +18,10 @@ use tokio::io::AsyncWriteExt;
 const MAX_TEXT_FIELD: usize = 8 * 1024;
 /// The same bound in characters, as the OpenAPI document states it (`maxLength`).
 const MAX_TEXT_FIELD_CHARS: usize = 2048;
+/// A JSON metadata document (a sound's title, description, tags, creator) is longer.
+const MAX_METADATA_FIELD: usize = 64 * 1024;
+/// The text fields of an analysis upload.
+pub const ANALYZE_FIELDS: &[&str] = &["filename", "webhook_url"];
 /// Bytes the container sniff needs (the longest magic number ends at byte 12).
 const SNIFF_BYTES: usize = 16;
 
@@ -31,9 +35,9 @@ pub enum UploadError {
     MissingFile,
     #[error("the form has more than one `file` part")]
     DuplicateFile,
-    #[error("unknown form field {0:?}; accepted: file, filename, webhook_url")]
-    UnknownField(String),
-    #[error("the {0} field is longer than 8 KiB")]
+    #[error("unknown form field {0:?}; accepted: file, {1}")]
+    UnknownField(String, String),
+    #[error("the {0} field is too long")]
     FieldTooLong(String),
     #[error("the upload is larger than {0} bytes")]
     TooLarge(u64),
@@ -98,6 +102,7 @@ pub async fn receive(
     max_bytes: u64,
     pace: Pace,
     sniff: fn(&[u8]) -> Option<&'static str>,
+    text_fields: &'static [&'static str],
 ) -> Result<Upload, UploadError> {
     let ct = headers
         .get(http::header::CONTENT_TYPE)
@@ -105,7 +110,7 @@ pub async fn receive(
         .ok_or(UploadError::NotMultipart)?;
     let boundary = multer::parse_boundary(ct).map_err(|_| UploadError::NotMultipart)?;
     let mut form = multer::Multipart::new(paced(body, pace), boundary);
-    let result = read_form(&mut form, partial_path, max_bytes, sniff).await;
+    let result = read_form(&mut form, partial_path, max_bytes, sniff, text_fields).await;
     if let Err(e) = &result
         && !matches!(e, UploadError::TooSlow | UploadError::Io(_))
     {
@@ -148,6 +153,7 @@ async fn read_form(
     partial_path: PathBuf,
     max_bytes: u64,
     sniff: fn(&[u8]) -> Option<&'static str>,
+    text_fields: &'static [&'static str],
 ) -> Result<Upload, UploadError> {
     let mut guard = PartialFile(None);
     let mut file_info = None;
@@ -170,13 +176,18 @@ async fn read_form(
                     write_part(field, &partial_path, max_bytes, sniff).await?;
                 file_info = Some((size, blake3, sha256, format, part_filename));
             }
-            "filename" | "webhook_url" => {
+            text if text_fields.contains(&text) => {
+                let (max_bytes, max_chars) = if text == "metadata" {
+                    (MAX_METADATA_FIELD, MAX_METADATA_FIELD)
+                } else {
+                    (MAX_TEXT_FIELD, MAX_TEXT_FIELD_CHARS)
+                };
                 let mut value = Vec::new();
                 let mut field = field;
                 loop {
                     match field.chunk().await {
                         Ok(Some(c)) => {
-                            if value.len() + c.len() > MAX_TEXT_FIELD {
+                            if value.len() + c.len() > max_bytes {
                                 return Err(UploadError::FieldTooLong(name));
                             }
                             value.extend_from_slice(&c);
@@ -186,12 +197,12 @@ async fn read_form(
                     }
                 }
                 let text = String::from_utf8_lossy(&value);
-                if text.chars().count() > MAX_TEXT_FIELD_CHARS {
+                if text.chars().count() > max_chars {
                     return Err(UploadError::FieldTooLong(name));
                 }
                 fields.insert(name, text.trim().to_string());
             }
-            _ => return Err(UploadError::UnknownField(name)),
+            _ => return Err(UploadError::UnknownField(name, text_fields.join(", "))),
         }
     }
     let (size, blake3, sha256, format, part_filename) =
@@ -256,6 +267,6 @@ async fn write_part(
     out.flush().await?;
     // The job is acknowledged only once its audio is durable.
     out.into_inner().sync_all().await?;
-    let sha_hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let sha_hex = crate::ids::hex(&sha.finalize());
     Ok((size, b3.finalize().to_hex().to_string(), sha_hex, format))
 }

@@ -69,6 +69,8 @@ pub struct Jobs {
     pool: rayon::ThreadPool,
     workers: usize,
     webhooks: Arc<crate::webhooks::deliver::Deliveries>,
+    /// Set once by the composition root; absent in tools that run jobs without a server.
+    pub metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
 }
 
 /// A place in the bounded queue, held while an upload is received. Dropping it gives the place
@@ -139,11 +141,25 @@ impl Jobs {
             pool,
             workers,
             webhooks,
+            metrics: std::sync::OnceLock::new(),
         }))
     }
 
     pub fn uploads_dir(&self) -> &Path {
         &self.uploads
+    }
+
+    /// (queued, running, waiting in the queue) right now, for the metrics.
+    pub fn counts(&self) -> (i64, i64, i64) {
+        let (mut queued, mut running) = (0, 0);
+        for tx in lock(&self.live).values() {
+            match tx.borrow().status {
+                JobStatus::Queued => queued += 1,
+                JobStatus::Running => running += 1,
+                _ => {}
+            }
+        }
+        (queued, running, lock(&self.queue).len() as i64)
     }
 
     /// Takes a place in the queue, or `None` when `analysis.max_queued` jobs are pending.
@@ -303,7 +319,16 @@ impl Jobs {
                 // so while the analysis goes on, so the thread never waits for the database.
                 let started = started_rx.await.unwrap_or_else(|_| now_ms());
                 self.mark_running(id, started).await?;
-                (started, analysis_outcome(answer.await))
+                let answer = answer.await;
+                if let Some(m) = self.metrics.get() {
+                    let audio = match &answer {
+                        Ok(Ok(report)) => Some(report.file_meta.duration_sec),
+                        _ => None,
+                    };
+                    let secs = now_ms().saturating_sub(started) as f64 / 1000.0;
+                    m.job_finished(audio.is_some(), secs, audio);
+                }
+                (started, analysis_outcome(answer))
             }
             Some(_) => {
                 let why = format!(

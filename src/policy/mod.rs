@@ -4,6 +4,7 @@
 
 pub mod auth_failures;
 pub mod client_ip;
+pub mod daily;
 pub mod month;
 pub mod uploads;
 pub mod window;
@@ -71,6 +72,9 @@ struct MonthCount {
     count: u64,
     /// Count already in the database for `month`.
     persisted: u64,
+    /// Per-key, per-day counts not yet written. Kept under the account's month lock, which an
+    /// admitted call holds anyway, so counting by day costs no extra lock on the hot path.
+    days: daily::Pending,
 }
 
 pub struct Policy {
@@ -179,10 +183,12 @@ impl Policy {
         // counted against the month.
         let mut m = lock(counter);
         if m.month != month_now {
+            let days = std::mem::take(&mut m.days);
             *m = MonthCount {
                 month: month_now,
                 count: 0,
                 persisted: 0,
+                days,
             };
         }
         let month_state = |count: u64| match plan.calls_per_month {
@@ -216,6 +222,7 @@ impl Policy {
             };
         }
         m.count += 1;
+        m.days.count(key, daily::day_index(now_ms), 1, 0);
         Decision {
             denied: None,
             usage: Some(Usage {
@@ -241,6 +248,7 @@ impl Policy {
                     month,
                     count,
                     persisted: count,
+                    days: daily::Pending::default(),
                 })),
             );
         }
@@ -259,6 +267,49 @@ impl Policy {
             }
         }
         out
+    }
+
+    /// Counts an accepted analysis of `key` on its day.
+    pub fn count_analysis(&self, key: u128, account: u128, now_ms: u64) {
+        self.ensure_counters(key, account);
+        if let Some(c) = read(&self.months).get(&account) {
+            lock(c).days.count(key, daily::day_index(now_ms), 0, 1);
+        }
+    }
+
+    /// Day counts not yet written, taken out: (account, key, day, requests, analyses).
+    pub fn take_day_counts(&self) -> Vec<daily::DayCount> {
+        let months = read(&self.months);
+        let mut out = Vec::new();
+        for (account, c) in months.iter() {
+            lock(c).days.drain_into(*account, &mut out);
+        }
+        out
+    }
+
+    /// Day counts of `account` not yet written, left in place.
+    pub fn pending_day_counts(&self, account: u128) -> Vec<daily::DayCount> {
+        let mut out = Vec::new();
+        if let Some(c) = read(&self.months).get(&account) {
+            lock(c).days.copy_into(account, &mut out);
+        }
+        out
+    }
+
+    /// The account's calls this month as the limiter counts them.
+    pub fn month_count(&self, account: u128, now_ms: u64) -> u64 {
+        read(&self.months)
+            .get(&account)
+            .map(|c| lock(c))
+            .filter(|c| c.month == month::month_index(now_ms))
+            .map_or(0, |c| c.count)
+    }
+
+    /// `key`'s minute window now, without counting anything; `None` before its first call.
+    pub fn peek_minute(&self, key: u128, limit: u64, now_ms: u64) -> Option<WindowState> {
+        read(&self.minute)
+            .get(&key)
+            .map(|log| lock(log).peek(now_ms, limit))
     }
 
     /// Forgets minute windows of deleted keys.

@@ -7,6 +7,10 @@ use super::codec::{decode, encode};
 use super::schema::{AccountRecord, LedgerRecord, table};
 use super::{Error, Page, Result, Store, get_in, put};
 
+/// How many days of per-key usage are kept.
+pub const DAILY_USAGE_DAYS: u32 = 400;
+const PRUNED_DAY: &str = "usage_daily_pruned_day";
+
 impl Store {
     /// Writes monthly call counts: (account, month index, count).
     pub fn record_usage(&self, counts: &[(u128, u32, u64)]) -> Result<()> {
@@ -22,6 +26,52 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Adds per-key day counts (account, key, day, calls, analyses) to the stored ones, and
+    /// forgets days older than `DAILY_USAGE_DAYS` before the newest day written.
+    pub fn add_day_counts(&self, counts: &[(u128, u128, u32, u64, u64)]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let txn = self.begin_write()?;
+        {
+            let mut t = txn.open_table(table::USAGE_DAILY)?;
+            for &(account, key, day, requests, analyses) in counts {
+                let (r0, a0) = t.get((account, key, day))?.map_or((0, 0), |v| v.value());
+                t.insert(
+                    (account, key, day),
+                    (r0.saturating_add(requests), a0.saturating_add(analyses)),
+                )?;
+            }
+            // Pruning scans the table, so it runs once a day, when a new day is first written.
+            let newest = counts.iter().map(|c| c.2).max().unwrap_or(0);
+            let mut meta = txn.open_table(table::META)?;
+            let pruned = meta.get(PRUNED_DAY)?.map_or(0, |v| v.value());
+            if u64::from(newest) > pruned {
+                let cutoff = newest.saturating_sub(DAILY_USAGE_DAYS);
+                t.retain(|(_, _, day), _| day >= cutoff)?;
+                meta.insert(PRUNED_DAY, u64::from(newest))?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// An account's stored day counts from `from_day` on: (key, day, calls, analyses).
+    pub fn day_counts(&self, account: u128, from_day: u32) -> Result<Vec<(u128, u32, u64, u64)>> {
+        let txn = self.begin_read()?;
+        let t = txn.open_table(table::USAGE_DAILY)?;
+        let mut out = Vec::new();
+        for entry in t.range((account, 0, 0)..=(account, u128::MAX, u32::MAX))? {
+            let (k, v) = entry?;
+            let (_, key, day) = k.value();
+            if day >= from_day {
+                let (r, a) = v.value();
+                out.push((key, day, r, a));
+            }
+        }
+        Ok(out)
     }
 
     /// Every account's call count for one month.

@@ -330,6 +330,37 @@ impl Store {
         Ok(Page { items, next })
     }
 
+    /// The distinct URLs a project's most recent deliveries went to (at most `max_urls`, from
+    /// its newest `scan` deliveries): where its receivers are, for events that no job names.
+    pub fn recent_webhook_urls(
+        &self,
+        project: u128,
+        scan: usize,
+        max_urls: usize,
+    ) -> Result<Vec<String>> {
+        let txn = self.begin_read()?;
+        let deliveries = txn.open_table(table::DELIVERIES)?;
+        let idx = txn.open_table(table::DELIVERIES_BY_PROJECT)?;
+        let mut urls: Vec<String> = Vec::new();
+        for e in idx
+            .range((project, 0)..=(project, u128::MAX))?
+            .rev()
+            .take(scan)
+        {
+            let id = e?.0.value().1;
+            let rec: Option<DeliveryRecord> = get_in(&deliveries, "deliveries", id)?;
+            if let Some(r) = rec
+                && !urls.contains(&r.url)
+            {
+                urls.push(r.url);
+                if urls.len() == max_urls {
+                    break;
+                }
+            }
+        }
+        Ok(urls)
+    }
+
     /// Makes a delivery pending again with a fresh retry schedule, due at `due_ms`. Returns the
     /// updated record; `None` when there is no such delivery.
     pub fn redeliver(&self, id: u128, due_ms: u64) -> Result<Option<DeliveryRecord>> {

@@ -1,5 +1,5 @@
-//! Free space on the file system that holds the data directory, so uploads can be refused before
-//! a full disk breaks a database commit.
+//! The data directory on disk: free space on its file system, so uploads can be refused before
+//! a full disk breaks a database commit, and the secret key files kept beside the database.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -21,6 +21,28 @@ pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
 pub fn is_out_of_space(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
         || e.kind() == std::io::ErrorKind::StorageFull
+}
+
+/// The `len` random bytes kept in `path`, made (0600, synced) on first use. Keys that must
+/// survive restarts — the webhook vault's, the download-URL signer's — live in such files.
+pub fn read_or_create_key(path: &Path, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = vec![0u8; len];
+            crate::ids::random_bytes(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+            f.write_all(&key)?;
+            f.sync_all()?;
+            Ok(key)
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! API keys and management tokens: records holding only secret digests, listing, changes and
 //! last-use times.
 
+use super::deliveries::insert_delivery_in;
 use super::schema::{KeyRecord, TokenRecord, table};
-use super::{Error, Page, Result, Store, get_in, index_ids, put, update_in};
+use super::{Error, NewDelivery, Page, Result, Store, get_in, index_ids, put, update_in};
 
 impl Store {
     /// Stores a new key unless its account already holds `max_active` keys that are neither
@@ -33,6 +34,49 @@ impl Store {
             .insert((key.account, id), ())?;
         txn.commit()?;
         Ok(())
+    }
+
+    /// Revokes a key reported as leaked and queues the deliveries that announce it, in one
+    /// transaction. False, with nothing written, when the key is unknown or already revoked.
+    pub fn revoke_leaked_key(
+        &self,
+        id: u128,
+        now_ms: u64,
+        announce: &[NewDelivery],
+    ) -> Result<bool> {
+        let txn = self.begin_write()?;
+        let mut first = false;
+        update_in::<KeyRecord>(&txn, table::KEYS, "keys", id, |k| {
+            if k.revoked_at_ms.is_none() {
+                k.revoked_at_ms = Some(now_ms);
+                first = true;
+            }
+        })?;
+        if !first {
+            return Ok(false);
+        }
+        for d in announce {
+            insert_delivery_in(&txn, d)?;
+        }
+        txn.commit()?;
+        Ok(true)
+    }
+
+    /// Revokes a management token reported as leaked. False, with nothing written, when it is
+    /// unknown or already revoked.
+    pub fn revoke_leaked_token(&self, id: u128, now_ms: u64) -> Result<bool> {
+        let txn = self.begin_write()?;
+        let mut first = false;
+        update_in::<TokenRecord>(&txn, table::TOKENS, "tokens", id, |t| {
+            if t.revoked_at_ms.is_none() {
+                t.revoked_at_ms = Some(now_ms);
+                first = true;
+            }
+        })?;
+        if first {
+            txn.commit()?;
+        }
+        Ok(first)
     }
 
     pub fn get_key(&self, id: u128) -> Result<Option<KeyRecord>> {

@@ -3,12 +3,15 @@
 //! `spawn_blocking`. Knows nothing of HTTP, scopes or audio.
 
 mod accounts;
+pub mod audit;
+pub mod backup;
 pub mod codec;
 mod credits;
 mod deliveries;
 pub mod disk;
 mod jobs;
 mod keys;
+mod library;
 mod projects;
 pub mod schema;
 mod webhooks;
@@ -20,7 +23,7 @@ pub use jobs::{InsertJob, JobInserted};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
@@ -71,6 +74,10 @@ pub enum Error {
     Task(String),
     #[error("the database is unavailable after a failed write (disk full?); retry shortly")]
     Unavailable,
+    #[error("a sound with id {0} exists")]
+    SoundIdTaken(String),
+    #[error("the same file is already in the library as sound {0}")]
+    SoundDuplicate(String),
 }
 
 impl Error {
@@ -116,6 +123,46 @@ pub struct Page<T> {
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Handle>,
+    /// An audit entry waiting for this handle's next committed write transaction (see
+    /// `audited`).
+    audit: Option<Arc<PendingAudit>>,
+}
+
+/// The audit entry of a change, written by the write transaction that makes the change.
+type PendingAudit = Mutex<Option<(u128, schema::AuditRecord)>>;
+
+/// A write transaction of a `Store` handle. Committing it also writes the handle's pending
+/// audit entry, inside the same transaction.
+pub(crate) struct WriteTxn<'a> {
+    txn: WriteTransaction,
+    audit: Option<&'a PendingAudit>,
+}
+
+impl std::ops::Deref for WriteTxn<'_> {
+    type Target = WriteTransaction;
+    fn deref(&self) -> &WriteTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTxn<'_> {
+    pub(crate) fn commit(self) -> Result<()> {
+        let Some(slot) = self.audit else {
+            self.txn.commit()?;
+            return Ok(());
+        };
+        let mut pending = match slot.lock() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((id, rec)) = pending.as_ref() {
+            put(&self.txn, table::AUDIT, *id, rec)?;
+        }
+        self.txn.commit()?;
+        // Only once committed: a failed commit leaves the entry unwritten with the change.
+        pending.take();
+        Ok(())
+    }
 }
 
 /// The database behind every clone of a `Store`. redb refuses every operation after one failed
@@ -155,9 +202,24 @@ impl Store {
         r
     }
 
-    fn begin_write(&self) -> Result<redb::WriteTransaction> {
+    fn begin_write(&self) -> Result<WriteTxn<'_>> {
         let db = self.database()?;
-        self.watch(db.begin_write().map_err(Error::from))
+        let txn = self.watch(db.begin_write().map_err(Error::from))?;
+        Ok(WriteTxn {
+            txn,
+            audit: self.audit.as_deref(),
+        })
+    }
+
+    /// A handle on the same database whose next committed write transaction also writes `entry`
+    /// to the audit log with id `id`. A change to credentials or money and its audit entry so
+    /// commit together: a crash loses both or neither. A call that commits nothing (a refused
+    /// change, an unknown id) writes no entry.
+    pub fn audited(&self, id: u128, entry: schema::AuditRecord) -> Store {
+        Store {
+            inner: self.inner.clone(),
+            audit: Some(Arc::new(Mutex::new(Some((id, entry))))),
+        }
     }
 
     fn begin_read(&self) -> Result<redb::ReadTransaction> {
@@ -228,6 +290,7 @@ impl Store {
                 db: RwLock::new(Some(Arc::new(db))),
                 failed: AtomicBool::new(false),
             }),
+            audit: None,
         };
         store.init()?;
         Ok(store)
@@ -248,6 +311,7 @@ impl Store {
             txn.open_table(table::KEYS_BY_ACCOUNT)?;
             txn.open_table(table::TOKENS)?;
             txn.open_table(table::USAGE)?;
+            txn.open_table(table::USAGE_DAILY)?;
             txn.open_table(table::LEDGER)?;
             txn.open_table(table::JOBS)?;
             txn.open_table(table::JOBS_BY_PROJECT)?;
@@ -259,6 +323,10 @@ impl Store {
             txn.open_table(table::DELIVERIES_BY_PROJECT)?;
             txn.open_table(table::DELIVERIES_BY_JOB)?;
             txn.open_table(table::ATTEMPTS)?;
+            txn.open_table(table::AUDIT)?;
+            txn.open_table(table::SOUNDS)?;
+            txn.open_table(table::SOUNDS_BY_SHA256)?;
+            txn.open_table(table::SOUND_WAVEFORMS)?;
         }
         txn.commit()?;
         Ok(())
@@ -290,7 +358,10 @@ impl Store {
     ) -> Result<Option<T>> {
         let txn = self.begin_write()?;
         let out = update_in(&txn, def, name, id, change)?;
-        txn.commit()?;
+        // An unknown id changes nothing: nothing to commit, and no audit entry.
+        if out.is_some() {
+            txn.commit()?;
+        }
         Ok(out)
     }
 

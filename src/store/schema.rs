@@ -27,6 +27,10 @@ pub mod table {
     pub const TOKENS: TableDefinition<u128, &[u8]> = TableDefinition::new("tokens");
     /// API calls per account per UTC month (months since 1970-01), written in batches.
     pub const USAGE: TableDefinition<(u128, u32), u64> = TableDefinition::new("usage");
+    /// (account id, key id, UTC day since 1970-01-01) → (API calls, analyses accepted), added
+    /// to in batches; days older than `DAILY_USAGE_DAYS` are pruned.
+    pub const USAGE_DAILY: TableDefinition<(u128, u128, u32), (u64, u64)> =
+        TableDefinition::new("usage_daily");
     /// LedgerRecord by (account id, entry id); entry ids sort by time.
     pub const LEDGER: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("ledger");
     /// JobRecord by job id (ids sort by creation time, so this is also the queue order).
@@ -59,6 +63,16 @@ pub mod table {
     /// AttemptRecord by (delivery id, attempt number from 1); written before the request goes
     /// out and completed with its outcome.
     pub const ATTEMPTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("attempts");
+    /// AuditRecord by entry id (ids sort by time): who changed which credential or balance.
+    pub const AUDIT: TableDefinition<u128, &[u8]> = TableDefinition::new("audit");
+    /// SoundRecord by sound id (the slug the API shows).
+    pub const SOUNDS: TableDefinition<&str, &[u8]> = TableDefinition::new("sounds");
+    /// Sound id by the SHA-256 of its original file: the same bytes are never imported twice.
+    pub const SOUNDS_BY_SHA256: TableDefinition<&[u8; 32], &str> =
+        TableDefinition::new("sounds_by_sha256");
+    /// WaveformRecord by sound id: drawn peaks, apart from the record search reads.
+    pub const SOUND_WAVEFORMS: TableDefinition<&str, &[u8]> =
+        TableDefinition::new("sound_waveforms");
 }
 
 /// Layout version of the database as a whole, for migrations that move keys between tables.
@@ -347,6 +361,27 @@ impl Record for WebhookSecretRecord {
     const VERSION: u8 = 1;
 }
 
+/// One change to credentials or money, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at_ms: u64,
+    /// `mt_…` for a management token, `key_…` for an API key, `leak_report` for a public
+    /// report, `cli` for a command run on the data directory. Never a secret.
+    pub actor: String,
+    /// What happened: `account.create`, `key.revoke`, `key.leak_revoke`, …
+    pub action: String,
+    /// The id of what changed (`acct_…`, `key_…`, …).
+    pub target: String,
+    pub request_id: Option<String>,
+    /// Client address, when the change came over HTTP.
+    pub ip: Option<String>,
+    /// A small JSON object with the change's particulars (new plan, amount, report URL).
+    pub details: String,
+}
+impl Record for AuditRecord {
+    const VERSION: u8 = 1;
+}
+
 #[cfg(test)]
 mod tests {
     //! Golden bytes pin the on-disk format: a change here needs a VERSION bump and a migration.
@@ -561,4 +596,49 @@ mod tests {
         assert!(decode::<ProjectRecord>("projects", &[1, 0xff]).is_err());
         assert!(decode::<ProjectRecord>("projects", &[]).is_err());
     }
+}
+
+/// A sound of the library: curated metadata and what the engine measured on import.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoundRecord {
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub category: String,
+    pub subcategory: String,
+    pub creator: String,
+    /// `royalty-free`, `copyleft` or `editorial`.
+    pub license_type: String,
+    pub license: String,
+    pub attribution_required: bool,
+    pub created_at_ms: u64,
+    /// File name of the original under `<data_dir>/sounds/`.
+    pub file: String,
+    /// Container recognised on import (`wav`, `flac`, `ogg`, …).
+    pub format: String,
+    pub file_size_bytes: u64,
+    pub sha256: [u8; 32],
+    pub duration_s: f64,
+    pub sample_rate_hz: u32,
+    pub bit_depth: Option<u32>,
+    pub channels: u32,
+    pub loudness_lufs: Option<f64>,
+    pub loudness_note: Option<String>,
+    pub true_peak_db: Option<f64>,
+    /// The strongest spectral peaks: (frequency Hz, level dB relative to the strongest).
+    pub spectral_peaks: Vec<(f32, f32)>,
+    pub download_count: u64,
+}
+impl Record for SoundRecord {
+    const VERSION: u8 = 1;
+}
+
+/// A sound's waveform: per column, the lowest and highest sample (over all channels) scaled
+/// to i16.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaveformRecord {
+    pub peaks: Vec<(i16, i16)>,
+}
+impl Record for WaveformRecord {
+    const VERSION: u8 = 1;
 }

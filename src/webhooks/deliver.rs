@@ -60,6 +60,8 @@ pub struct Deliveries {
     wake: Notify,
     outcomes: mpsc::UnboundedSender<AttemptOutcome>,
     outcomes_rx: Mutex<Option<mpsc::UnboundedReceiver<AttemptOutcome>>>,
+    /// Set once by the composition root; absent in benchmarks that run deliveries alone.
+    pub metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
 }
 
 impl Deliveries {
@@ -84,6 +86,7 @@ impl Deliveries {
             wake: Notify::new(),
             outcomes: tx,
             outcomes_rx: Mutex::new(Some(rx)),
+            metrics: std::sync::OnceLock::new(),
         }))
     }
 
@@ -144,6 +147,39 @@ impl Deliveries {
                 job,
                 event: event.0,
                 event_type: kind.to_string(),
+                url: url.to_string(),
+                host: parsed.host_key(),
+                body,
+                created_at_ms: now_ms,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                schedule_pos: 0,
+                next_attempt_ms: Some(now_ms + jittered(&self.schedule_ms, 0).unwrap_or(0)),
+                finished_at_ms: None,
+            },
+        })
+    }
+
+    /// A delivery of an event that belongs to no job (`key.leaked`), signed and retried like
+    /// any other.
+    pub fn new_event_delivery(
+        &self,
+        project: u128,
+        url: &str,
+        event_type: &str,
+        event: EventId,
+        body: Vec<u8>,
+        now_ms: u64,
+    ) -> Option<NewDelivery> {
+        let parsed = WebhookUrl::parse(url).ok()?;
+        let id = DeliveryId::generate().ok()?.0;
+        Some(NewDelivery {
+            id,
+            record: DeliveryRecord {
+                project,
+                job: 0,
+                event: event.0,
+                event_type: event_type.to_string(),
                 url: url.to_string(),
                 host: parsed.host_key(),
                 body,
@@ -311,6 +347,13 @@ impl Deliveries {
             ms = answer.latency.as_millis() as u64,
             "webhook attempt"
         );
+        if let Some(m) = self.metrics.get() {
+            m.delivery(match outcome.status_code {
+                Some(c) if (200..300).contains(&c) => "success",
+                Some(410) => "gone",
+                _ => "failure",
+            });
+        }
         // The receiver is free for the next delivery now; the delivery itself stays in flight
         // until its outcome is stored, so no pass picks its old due entry meanwhile.
         release_host(&mut lock(&self.in_flight), host);

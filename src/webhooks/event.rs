@@ -8,6 +8,30 @@ use crate::ids::{EventId, JobId};
 
 pub const COMPLETED: &str = "analysis.completed";
 pub const FAILED: &str = "analysis.failed";
+pub const KEY_LEAKED: &str = "key.leaked";
+
+/// `key.leaked`: one of the project's API keys was reported public and has been revoked.
+/// `found_at` is the URL the reporter gave, if any.
+pub fn key_leaked_event(
+    event: EventId,
+    key: crate::ids::KeyId,
+    project: crate::ids::ProjectId,
+    found_at: Option<&str>,
+    revoked_ms: u64,
+) -> Vec<u8> {
+    let body = json!({
+        "id": event.to_string(),
+        "type": KEY_LEAKED,
+        "created": revoked_ms / 1000,
+        "data": {
+            "key_id": key.to_string(),
+            "project_id": project.to_string(),
+            "found_at": found_at,
+            "revoked_at": crate::ids::rfc3339(revoked_ms),
+        },
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
 
 /// `{"id", "type", "created", "data": {"job_id", "result" | "error"}}`; `created` in Unix seconds.
 pub fn job_event(

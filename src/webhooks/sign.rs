@@ -3,6 +3,7 @@
 //! string, as Stripe's libraries do) and Standard Webhooks `webhook-id` / `webhook-timestamp` /
 //! `webhook-signature: v1,<base64>` (keyed with the decoded bytes), with their verification.
 
+use crate::ids::hex;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -108,16 +109,6 @@ fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         mac.update(p);
     }
     mac.finalize().into_bytes().into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }
 
 /// The signature headers of one delivery attempt, one signature per active secret.

@@ -2,7 +2,6 @@
 //! keys; they are sealed with ChaCha20-Poly1305 under a master key kept beside the database in
 //! `webhook-master.key` (mode 0600), so a copy of the database alone does not reveal them.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -47,16 +46,7 @@ impl Vault {
             path: path.clone(),
             source,
         };
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = vec![0u8; KEY_LEN];
-                crate::ids::random_bytes(&mut key).map_err(Error::Random)?;
-                write_private(&path, &key).map_err(io)?;
-                key
-            }
-            Err(e) => return Err(io(e)),
-        };
+        let bytes = crate::store::disk::read_or_create_key(&path, KEY_LEN).map_err(io)?;
         let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes)
             .map_err(|_| Error::BadKeyFile(path.clone()))?;
         Ok(Vault {
@@ -95,17 +85,6 @@ impl Vault {
             .map_err(|_| Error::Unseal)?;
         Ok(Secret::from_bytes(plain.to_vec()))
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 #[cfg(test)]

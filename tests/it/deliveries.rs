@@ -126,7 +126,7 @@ fn submit_with_hook(s: &TestServer, key: &str, url: &str) -> Response {
 }
 
 /// Submits and returns the job id, checking the 202 says a delivery is scheduled.
-fn submit_job(s: &TestServer, key: &str, url: &str) -> String {
+pub fn submit_job(s: &TestServer, key: &str, url: &str) -> String {
     let r = submit_with_hook(s, key, url);
     let v = r.json();
     assert_eq!(r.status, 202, "{v}");

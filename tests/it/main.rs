@@ -17,6 +17,8 @@ mod config;
 mod cli;
 // Plans, limits, scopes, allowlists, credits.
 mod limits;
+// The sound library: import, search, downloads.
+mod library;
 // OpenAPI document against the live router.
 mod openapi;
 // Webhook secrets and signatures.
@@ -28,6 +30,11 @@ mod fuzz;
 mod hardening;
 // Genre, mood, stems, mix report and release kit on synthesised audio.
 mod sound;
+// Operations: metrics, JSON logs, audit log, leak reports, key scanning, backup and restore.
+mod backup;
+mod ops;
 // The README and Dockerfile against the repository and the binary.
 mod readme;
+// The web console's files, the admin reads it needs, and the console in a real browser.
+mod console;
 mod support;

@@ -3,7 +3,9 @@
 //! Every status, header and body an operation can answer with is listed; `scripts/contract.sh`
 //! checks the running server against it.
 
+mod library;
 mod operations;
+mod ops;
 mod schemas;
 
 use http::{HeaderValue, Response, StatusCode, header};
@@ -69,6 +71,13 @@ pub fn spec(plans: &[String]) -> Value {
             .or_insert_with(|| Value::Object(Map::new()));
         entry[s.method.as_str().to_ascii_lowercase()] = op;
     }
+    let mut all_schemas = schemas::components();
+    if let Some(a) = all_schemas.as_object_mut() {
+        if let Value::Object(more) = ops::schemas() {
+            a.extend(more);
+        }
+        a.extend(library::schemas());
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -84,7 +93,7 @@ pub fn spec(plans: &[String]) -> Value {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, tonearm_sk_…"},
                 "managementToken": {"type": "http", "scheme": "bearer", "description": "A management token, tonearm_mt_…"},
             },
-            "schemas": schemas::components(),
+            "schemas": all_schemas,
             "headers": operations::header_components(),
         },
     })

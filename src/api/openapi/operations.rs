@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::library;
 use super::schemas::{DURATION_PATTERN, NAME_PATTERN, id, ip_pattern, reference};
 use crate::auth::ScopeSet;
 use crate::http::route::{Access, Route};
@@ -182,7 +183,39 @@ fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> {
             "The delivery with its attempts and event",
             "DeliveryDetail",
         )],
-        DeliveryRedeliver => vec![("202", "Queued to be sent again now", "Delivery")],
+        DeliveryRedeliver | AdminDeliveryRedeliver => {
+            vec![("202", "Queued to be sent again now", "Delivery")]
+        }
+        AdminJobsList => vec![(
+            "200",
+            "A page of jobs, newest first (without results)",
+            "JobList",
+        )],
+        AdminJobGet => vec![
+            (
+                "200",
+                "The job has finished: succeeded with `result`, or failed with `error`",
+                "AdminJob",
+            ),
+            (
+                "202",
+                "The job is queued or running (`stage`, `progress`)",
+                "AdminJob",
+            ),
+        ],
+        AdminDeliveriesList => {
+            vec![("200", "A page of deliveries, newest first", "DeliveryList")]
+        }
+        AdminDeliveryGet => vec![(
+            "200",
+            "The delivery with its attempts and event",
+            "DeliveryDetail",
+        )],
+        AccountUsage => vec![("200", "The account's usage", "Usage")],
+        Console => vec![("200", "The console page", "")],
+        ConsoleAsset => vec![("200", "The file", "")],
+        Metrics | AuditList | Backup | LeaksReport => super::ops::success(route),
+        _ => library::success(route),
     }
 }
 
@@ -223,9 +256,12 @@ fn is_list(route: Route) -> bool {
             | AccountLedger
             | AccountLedgerAdmin
             | JobsList
+            | AdminJobsList
+            | AdminDeliveriesList
             | WebhookSecretsList
             | AdminWebhookSecretsList
             | DeliveriesList
+            | AuditList
     )
 }
 
@@ -241,6 +277,8 @@ fn has_json_body(route: Route) -> bool {
             | AccountCreditsGrant
             | WebhookSecretsCreate
             | AdminWebhookSecretsCreate
+            | LeaksReport
+            | AdminSoundUpdate
     )
 }
 
@@ -252,8 +290,27 @@ pub fn responses(route: Route) -> Value {
     for (code, desc, schema) in success(route) {
         let content = match (route, schema) {
             (OpenApi, _) => json_content(json!({"type": "object"})),
-            (Docs, _) => json!({"text/html": {"schema": {"type": "string"}}}),
+            (Docs | Console, _) => json!({"text/html": {"schema": {"type": "string"}}}),
+            (ConsoleAsset, _) => json!({
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+                "image/svg+xml": {"schema": {"type": "string"}},
+            }),
             (JobStream, _) => json!({"text/event-stream": {"schema": sse_event()}}),
+            (Metrics | Backup, _) => super::ops::content(route).unwrap_or_default(),
+            (SoundWaveform, _) => json!({
+                "application/json": {"schema": reference(schema)},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            }),
+            (SoundPreview | AdminSoundPreview, _) => {
+                json!({"audio/ogg": {"schema": {"type": "string", "format": "binary"}}})
+            }
+            (SoundFile, "200" | "206") => json!({
+                "audio/wav": {"schema": {"type": "string", "format": "binary"}},
+                "audio/mpeg": {"schema": {"type": "string", "format": "binary"}},
+                "audio/ogg": {"schema": {"type": "string", "format": "binary"}},
+            }),
+            (_, "") => json!({}),
             _ => json_content(reference(schema)),
         };
         let mut h = Map::new();
@@ -261,7 +318,7 @@ pub fn responses(route: Route) -> Value {
         if matches!(access, Access::ApiKey(_)) {
             rate_headers(&mut h, true);
         }
-        if is_list(route) {
+        if is_list(route) || matches!(route, SoundsSearch | AdminSoundsSearch) {
             h.insert("Link".into(), header_ref("Link", false));
         }
         match (route, code) {
@@ -272,7 +329,7 @@ pub fn responses(route: Route) -> Value {
                     header_ref("Idempotent-Replayed", false),
                 );
             }
-            (JobGet, "202") => {
+            (JobGet | AdminJobGet, "202") => {
                 h.insert("Retry-After".into(), header_ref("Retry-After", true));
             }
             _ => {}
@@ -303,7 +360,7 @@ pub fn responses(route: Route) -> Value {
             ),
         );
     }
-    if is_list(route) || matches!(route, DeliveriesList | JobsList) {
+    if is_list(route) || matches!(route, DeliveriesList | JobsList | AccountUsage) {
         bad_request.push("invalid_request: a query parameter is malformed or out of range");
     }
     if route == Analyze {
@@ -430,6 +487,28 @@ pub fn responses(route: Route) -> Value {
         KeysCreate => {
             r.insert("409".into(), error("key_limit_reached, or secret_limit_reached when a webhook secret was asked for", route, &[]));
         }
+        LeaksReport => {
+            r.insert(
+                "429".into(),
+                error(
+                    "too_many_reports: over leaks.reports_per_minute from this address",
+                    route,
+                    &[("Retry-After", true)],
+                ),
+            );
+        }
+        Backup => {
+            r.insert(
+                "409".into(),
+                error("conflict: a backup is already running", route, &[]),
+            );
+        }
+        Metrics => {
+            r.insert(
+                "404".into(),
+                error("not_found: metrics.enabled is false", route, &[]),
+            );
+        }
         WebhookSecretsCreate | AdminWebhookSecretsCreate => {
             r.insert(
                 "409".into(),
@@ -441,6 +520,9 @@ pub fn responses(route: Route) -> Value {
             );
         }
         _ => {}
+    }
+    for (code, desc) in library::refusals(route) {
+        r.insert(code.into(), error(desc, route, &[]));
     }
     r.insert(
         "431".into(),
@@ -494,18 +576,23 @@ pub fn query_params(route: Route) -> Vec<Value> {
             v.push(json!({"name": "account_id", "in": "query", "description": "same as account", "schema": id("acct")}));
             v
         }
-        JobsList => {
+        JobsList | AdminJobsList => {
             let mut v = page_params("job", 20);
             v.push(json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]}}));
             v
         }
-        DeliveriesList => {
+        AccountUsage => vec![
+            json!({"name": "days", "in": "query", "description": "how many UTC days, ending today",
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}}),
+        ],
+        AuditList => super::ops::query_params(route),
+        DeliveriesList | AdminDeliveriesList => {
             let mut v = page_params("dlv", 20);
             v.push(json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "succeeded", "failed"]}}));
             v.push(json!({"name": "job_id", "in": "query", "description": "only this job's deliveries", "schema": id("job")}));
             v
         }
-        _ => Vec::new(),
+        _ => library::query_params(route),
     }
 }
 
@@ -599,6 +686,7 @@ pub fn request_body(route: Route, plans: &[String]) -> Option<Value> {
             }),
             &["amount"],
         ),
+        LeaksReport => super::ops::request_body(route)?,
         Analyze => {
             return Some(json!({
                 "required": true,
@@ -619,6 +707,7 @@ pub fn request_body(route: Route, plans: &[String]) -> Option<Value> {
                 }},
             }));
         }
+        AdminSoundCreate | AdminSoundUpdate => return library::request_body(route),
         _ => return None,
     };
     // PATCH with an empty body changes nothing and is accepted.

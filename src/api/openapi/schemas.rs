@@ -312,6 +312,53 @@ fn job() -> Value {
     })
 }
 
+/// A job as the admin API shows it: with the project it belongs to.
+fn admin_job() -> Value {
+    let mut j = job();
+    j["properties"]["project_id"] = id("proj");
+    if let Some(r) = j["required"].as_array_mut() {
+        r.push("project_id".into());
+    }
+    j
+}
+
+fn usage() -> Value {
+    let day = object(json!({
+        "date": {"type": "string", "format": "date"},
+        "requests": {"type": "integer", "minimum": 0, "description": "API calls admitted"},
+        "analyses": {"type": "integer", "minimum": 0, "description": "analysis jobs accepted"},
+    }));
+    let days = json!({"type": "array", "items": day, "description": "one entry per UTC day, oldest first"});
+    let count_or_null = json!({"type": ["integer", "null"], "minimum": 0});
+    object(json!({
+        "object": {"const": "usage"},
+        "account_id": id("acct"),
+        "plan": {"type": "string"},
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "daily": days.clone(),
+        "month": object(json!({
+            "limit": count_or_null.clone(),
+            "used": {"type": "integer", "minimum": 0},
+            "remaining": count_or_null,
+            "resets_at": time(),
+        })),
+        "credits_remaining": {"type": ["integer", "null"], "description": "null on plans with unlimited credits"},
+        "credits_total": {"type": ["integer", "null"], "description": "the plan's monthly grant; null when unlimited"},
+        "keys": {"type": "array", "items": object(json!({
+            "key_id": id("key"),
+            "label": {"type": "string"},
+            "status": {"type": "string", "enum": ["active", "revoked", "expired"]},
+            "minute": object(json!({
+                "limit": {"type": "integer", "minimum": 0},
+                "used": {"type": "integer", "minimum": 0},
+                "remaining": {"type": "integer", "minimum": 0},
+            })),
+            "daily": days,
+        }))},
+    }))
+}
+
 fn api_key() -> Value {
     object(json!({
         "id": id("key"),
@@ -373,8 +420,8 @@ fn delivery() -> Value {
         "id": id("dlv"),
         "object": {"const": "webhook_delivery"},
         "event_id": id("evt"),
-        "event_type": {"type": "string", "enum": ["analysis.completed", "analysis.failed"]},
-        "job_id": id("job"),
+        "event_type": {"type": "string", "enum": ["analysis.completed", "analysis.failed", "key.leaked"]},
+        "job_id": {"anyOf": [id("job"), {"type": "null"}], "description": "null for events that are not about a job (key.leaked)"},
         "url": {"type": "string"},
         "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
         "attempts": {"type": "integer", "minimum": 0},
@@ -482,6 +529,7 @@ pub fn components() -> Value {
             "object": {"const": "account"},
             "name": {"type": "string"},
             "plan": {"type": "string"},
+            "tier": {"type": "string", "description": "the plan, under the name sound libraries use"},
             "credits_remaining": {"type": ["integer", "null"], "description": "null on plans with unlimited credits"},
             "credits_total": {"type": ["integer", "null"], "description": "the plan's monthly grant; null when unlimited"},
             "monthly_reset_date": time(),
@@ -530,5 +578,7 @@ pub fn components() -> Value {
             "event": {"type": ["object", "null"], "description": "the event body as sent"},
         })),
         "DeliveryList": list("Delivery", "dlv"),
+        "AdminJob": admin_job(),
+        "Usage": usage(),
     })
 }

@@ -1,6 +1,7 @@
-//! Chord recognition on the beat frames: each beat is scored against chord templates (major,
-//! minor, dominant seventh, major seventh, minor seventh on 12 roots, and "no chord"), and a
-//! Viterbi pass with a fixed cost per chord change picks the most likely sequence (the
+//! Chord recognition on half-beat frames: each frame is scored against chord templates (major,
+//! minor, dominant seventh, major seventh, minor seventh on 12 roots, with the notes' harmonics)
+//! and against "no chord", which wins where the frame's energy is mostly percussive; a Viterbi
+//! pass with a fixed cost per chord change picks the most likely sequence (the
 //! template-plus-HMM recogniser of Sheh & Ellis 2003 and Papadopoulos & Peeters 2007).
 
 use serde::{Deserialize, Serialize};
@@ -103,18 +104,30 @@ pub struct ChordSegment {
     pub name: String,
 }
 
-/// Weight of the bass note agreeing with the root. Kept small: the bass pitch classes of a
-/// 93 ms window are blurred below 100 Hz and pick up the kick drum, and larger weights cost
-/// accuracy on the corpus.
-const BASS_WEIGHT: f32 = 0.05;
-/// Score a seventh chord must beat its triad by: sevenths are chosen only when the seventh sounds.
-const SEVENTH_PENALTY: f32 = 0.04;
-/// Score of "no chord" for a beat with sound: beats whose best chord matches worse are N.
+/// Weight of the bass note agreeing with the root. The bass pitch classes come from the
+/// harmonic part (drums removed), so the kick drum no longer poses as a root.
+const BASS_WEIGHT: f32 = 0.1;
+/// Score of "no chord" for a beat whose energy is half harmonic.
 const NO_CHORD_SCORE: f32 = 0.55;
-/// Beats quieter than this (relative to the loudest beats) are N whatever they contain.
-const SILENT_BEAT_ENERGY: f32 = 0.02;
-/// Cost of changing chord between beats, in units of template match.
-const CHANGE_COST: f32 = 0.25;
+/// Harmonic share of the energy at which "no chord" gains nothing from drums. A soft mask on
+/// noise gives each bin about half to either side, so the harmonic share of drums alone (or any
+/// noise) sits near 0.5² = 0.25; held notes give 0.6 and more. Beats below this are N.
+const NOISE_HARMONIC_SHARE: f32 = 0.35;
+/// How fast "no chord" gains as the harmonic share falls below `NOISE_HARMONIC_SHARE` (per
+/// unit of share): at the share of noise (0.25) N scores 0.75, above any chord but a clean one.
+const NO_CHORD_SLOPE: f32 = 2.0;
+/// Beats quieter than this (relative to the loudest beats, -46 dB) are N whatever they contain.
+const SILENT_BEAT_ENERGY: f32 = 0.005;
+/// Cost of changing chord between frames (half beats), in units of template match.
+const CHANGE_COST: f32 = 0.45;
+/// Relative weight of a note's `h`-th harmonic in the templates is `HARMONIC_DECAY^(h-1)`,
+/// as in the harmonic pitch class profile (Gómez 2006): a sounding C also puts energy on G (3rd
+/// harmonic) and E (5th), which the pitch-class profile cannot tell from played notes. A triad's
+/// template so already holds some of the energy its seventh chord would add, and the two
+/// compete without a handicap: the seventh chord wins only where the seventh sounds.
+const HARMONIC_DECAY: f32 = 0.6;
+/// Harmonics 1-6 of a note as semitones above it, folded into the octave.
+const HARMONIC_PCS: [usize; 6] = [0, 0, 7, 0, 4, 7];
 
 /// The states of the recogniser: 60 chords, then "no chord".
 fn states() -> Vec<Option<Chord>> {
@@ -126,12 +139,29 @@ fn states() -> Vec<Option<Chord>> {
     s
 }
 
-/// Template match of every state for one beat.
+/// Unit-length template of a chord: its notes with their harmonics.
+fn template(chord: Chord) -> [f32; 12] {
+    let mut w = [0.0f32; 12];
+    for &i in chord.quality.intervals() {
+        let mut weight = 1.0f32;
+        for &h in &HARMONIC_PCS {
+            w[(chord.root + i + h) % 12] += weight;
+            weight *= HARMONIC_DECAY;
+        }
+    }
+    let norm = w.iter().map(|v| v * v).sum::<f32>().sqrt();
+    w.map(|v| v / norm)
+}
+
+/// Template match of every state for one frame. `tonal` is the frame's harmonic share of the
+/// energy (see `BeatFrames::tonal`).
 fn emissions(
     chroma: &[f32; 12],
     bass: &[f32; 12],
+    tonal: f32,
     energy: f32,
     states: &[Option<Chord>],
+    templates: &[[f32; 12]],
 ) -> Vec<f32> {
     // Linear values: square-root compression was tried and lost 3 points of WCSR on the corpus.
     let c: [f32; 12] = std::array::from_fn(|i| chroma[i].max(0.0));
@@ -140,19 +170,16 @@ fn emissions(
     let bass_max = bass.iter().fold(0.0f32, |m, &v| m.max(v));
     states
         .iter()
-        .map(|state| match state {
+        .zip(templates)
+        .map(|(state, tpl)| match state {
             None if silent => 1.0,
-            None => NO_CHORD_SCORE,
+            None => NO_CHORD_SCORE + NO_CHORD_SLOPE * (NOISE_HARMONIC_SHARE - tonal),
             Some(_) if silent => 0.0,
             Some(chord) => {
-                let tones = chord.quality.intervals();
-                let dot: f32 = tones.iter().map(|&i| c[(chord.root + i) % 12]).sum();
-                let mut s = dot / (norm * (tones.len() as f32).sqrt());
+                let dot: f32 = c.iter().zip(tpl).map(|(a, b)| a * b).sum();
+                let mut s = dot / norm;
                 if bass_max > 1e-6 {
                     s += BASS_WEIGHT * bass[chord.root] / bass_max;
-                }
-                if tones.len() > 3 {
-                    s -= SEVENTH_PENALTY;
                 }
                 s
             }
@@ -195,6 +222,10 @@ pub fn recognise_in_key(frames: &BeatFrames, key: Key) -> Vec<Span> {
 
 fn recognise_with_prior(frames: &BeatFrames, prior: &[f32]) -> Vec<Span> {
     let states = states();
+    let templates: Vec<[f32; 12]> = states
+        .iter()
+        .map(|s| s.map_or([0.0; 12], template))
+        .collect();
     let n_states = states.len();
     let n = frames.len();
     if n == 0 {
@@ -205,9 +236,11 @@ fn recognise_with_prior(frames: &BeatFrames, prior: &[f32]) -> Vec<Span> {
     for t in 0..n {
         let mut e = emissions(
             &frames.chroma[t],
-            &frames.bass[t],
+            &frames.harmonic_bass[t],
+            frames.tonal[t],
             frames.energy[t],
             &states,
+            &templates,
         );
         for (v, p) in e.iter_mut().zip(prior) {
             *v += p;
@@ -317,6 +350,60 @@ mod tests {
         }
         assert_eq!(spans[0].start, 0.0);
         assert!((spans[spans.len() - 1].end - 8.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn drums_alone_are_no_chord_and_chords_over_drums_are_read() {
+        // Eight seconds of drums, then eight of drums with C major and A minor triads struck on
+        // every beat, four seconds each.
+        let rate = 22_050;
+        let drums = synth::drum_kit(120.0, 16.0, rate);
+        let (c, am): (&[i32], &[i32]) = (&[60, 64, 67], &[57, 60, 64]);
+        let chords: Vec<&[i32]> = [[c; 8], [am; 8]].concat();
+        let harmony = synth::progression(&chords, 0.5, 8.0, rate);
+        let mut x = drums;
+        let offset = 8 * rate as usize;
+        for (i, v) in harmony.iter().enumerate() {
+            x[offset + i] += v;
+        }
+        let f = Features::compute(&x, rate);
+        let beats: Vec<f64> = (0..32).map(|i| f64::from(i) * 0.5).collect();
+        let spans = recognise(&BeatFrames::for_chords(&f, &beats));
+        let at = |t: f64| {
+            spans
+                .iter()
+                .find(|s| s.start <= t && t < s.end)
+                .map(|s| s.chord)
+        };
+        for t in [1.0, 3.0, 5.0, 7.0] {
+            assert_eq!(at(t), Some(None), "at {t} s: {spans:?}");
+        }
+        let c = at(10.0).flatten();
+        assert!(
+            c.is_some_and(|c| c.root == 0 && !c.quality.is_minor()),
+            "{spans:?}"
+        );
+        let am = at(14.0).flatten();
+        assert!(
+            am.is_some_and(|c| c.root == 9 && c.quality.is_minor()),
+            "{spans:?}"
+        );
+    }
+
+    #[test]
+    fn a_change_between_beats_is_placed_to_the_half_beat() {
+        // Beats tracked on the off-beats (0.25 s late) of a C to F change at 2.0 s.
+        let rate = 22_050;
+        let chords: [&[i32]; 2] = [&[60, 64, 67], &[53, 57, 60]];
+        let x = synth::progression(&chords, 2.0, 8.0, rate);
+        let f = Features::compute(&x, rate);
+        let beats: Vec<f64> = (0..16).map(|i| f64::from(i) * 0.5 + 0.25).collect();
+        let spans = recognise(&BeatFrames::for_chords(&f, &beats));
+        let change = spans
+            .iter()
+            .find(|s| s.chord.is_some_and(|c| c.root == 5))
+            .map(|s| s.start);
+        assert!(change.is_some_and(|t| (t - 2.0).abs() < 0.13), "{spans:?}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The harmonic front end shared by chords, key and sections: the tuning-corrected pitch-class
 //! frames of `features`, gathered into one frame per beat so that every harmonic analyser sees
 //! the same musical time grid. Drum hits and passing notes are damped by taking each beat's
-//! median rather than its mean; the bass pitch classes ride along for chord roots.
+//! median rather than its mean; the bass pitch classes ride along for chord roots, and the
+//! chord recogniser also reads the bass of the harmonic part (drums separated out) and each
+//! beat's harmonic share of the energy, on half beats.
 
 pub mod chords;
 pub mod key;
@@ -18,6 +20,9 @@ pub const MIN_CHORDS_SEC: f64 = 2.0;
 const FALLBACK_STEP_SEC: f64 = 0.5;
 /// Frames this far below the loudest frames (linear RMS ratio, -40 dB) carry no harmony.
 const QUIET_FRAME_RATIO: f32 = 0.01;
+/// The same for chords (-60 dB): a pianissimo passage of a dynamic recording still has its
+/// chords; the noise floor and the end of a release tail are left out.
+const CHORD_QUIET_FRAME_RATIO: f32 = 0.001;
 
 /// One frame per beat (or per half second without beats).
 #[derive(Debug, Clone, Default)]
@@ -30,6 +35,11 @@ pub struct BeatFrames {
     pub chroma: Vec<[f32; 12]>,
     /// Bass pitch classes (below 250 Hz), normalised the same way.
     pub bass: Vec<[f32; 12]>,
+    /// Bass pitch classes of the harmonic part, normalised the same way: the bass note without
+    /// the kick drum, for chord roots.
+    pub harmonic_bass: Vec<[f32; 12]>,
+    /// Share of the beat's energy in the harmonic part (0..1): low for drums alone.
+    pub tonal: Vec<f32>,
     /// Mean RMS of the beat's frames, relative to the loudest beats (0..~1).
     pub energy: Vec<f32>,
     /// Mean log band magnitudes of the beat (`Features::timbre_bands` per beat), for sections.
@@ -40,6 +50,15 @@ pub struct BeatFrames {
 impl BeatFrames {
     /// Gathers the chroma frames of `features` into the beats of `beats` (seconds).
     pub fn compute(features: &Features, beats: &[f64]) -> BeatFrames {
+        Self::compute_with(features, beats, QUIET_FRAME_RATIO)
+    }
+
+    /// The frames the chord recogniser reads: half beats (see `half_beats`).
+    pub fn for_chords(features: &Features, beats: &[f64]) -> BeatFrames {
+        Self::compute_with(features, &half_beats(beats), CHORD_QUIET_FRAME_RATIO)
+    }
+
+    fn compute_with(features: &Features, beats: &[f64], quiet_ratio: f32) -> BeatFrames {
         let duration = features.duration_sec;
         if features.chroma.is_empty() || duration <= 0.0 {
             return BeatFrames::default();
@@ -68,6 +87,8 @@ impl BeatFrames {
             bounds,
             chroma: Vec::with_capacity(n),
             bass: Vec::with_capacity(n),
+            harmonic_bass: Vec::with_capacity(n),
+            tonal: Vec::with_capacity(n),
             energy: Vec::with_capacity(n),
             timbre: Vec::with_capacity(n * features.timbre_bands),
             timbre_bands: features.timbre_bands,
@@ -78,6 +99,7 @@ impl BeatFrames {
         let frame_of = |t: f64| ((t - offset) * rate).ceil().max(0.0) as usize;
         let mut treble: Vec<[f32; 12]> = Vec::new();
         let mut bass: Vec<[f32; 12]> = Vec::new();
+        let mut harm_bass: Vec<[f32; 12]> = Vec::new();
         for i in 0..n {
             let lo = frame_of(out.bounds[i]).min(features.chroma.len());
             let mut hi = frame_of(out.bounds[i + 1]).min(features.chroma.len());
@@ -88,6 +110,8 @@ impl BeatFrames {
             let lo = lo.min(hi.saturating_sub(1));
             treble.clear();
             bass.clear();
+            harm_bass.clear();
+            let (mut tonal, mut tonal_weight) = (0.0f32, 0.0f32);
             let mut energy = 0.0f32;
             let mut count = 0usize;
             let base = out.timbre.len();
@@ -101,16 +125,28 @@ impl BeatFrames {
                 let rms = features.chroma_rms.get(k).copied().unwrap_or(0.0);
                 energy += rms;
                 count += 1;
-                if rms < QUIET_FRAME_RATIO * loud {
+                if rms < quiet_ratio * loud {
                     continue;
                 }
                 treble.push(normalised(&features.chroma[k]));
                 if let Some(b) = features.chroma_bass.get(k) {
                     bass.push(normalised(b));
                 }
+                if let Some(b) = features.harmonic_bass.get(k) {
+                    harm_bass.push(normalised(b));
+                }
+                // Weighted by energy: the beat's harmonic share, not that of its quiet tails.
+                tonal += rms * rms * features.harmonic_share.get(k).copied().unwrap_or(0.0);
+                tonal_weight += rms * rms;
             }
+            out.tonal.push(if tonal_weight > 0.0 {
+                tonal / tonal_weight
+            } else {
+                0.0
+            });
             out.chroma.push(median(&mut treble));
             out.bass.push(median(&mut bass));
+            out.harmonic_bass.push(median(&mut harm_bass));
             out.energy.push(if count > 0 {
                 energy / count as f32 / loud
             } else {
@@ -135,6 +171,20 @@ impl BeatFrames {
     pub fn end(&self, i: usize) -> f64 {
         self.bounds[i + 1]
     }
+}
+
+/// The beats with a point added halfway between each pair: chords that change off the tracked
+/// beat (a tracker locked to the off-beats, a half-tempo reading, an anticipated change) are
+/// placed to the half beat instead of a whole beat late.
+pub fn half_beats(beats: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(beats.len() * 2);
+    for (i, &b) in beats.iter().enumerate() {
+        out.push(b);
+        if let Some(&next) = beats.get(i + 1) {
+            out.push(0.5 * (b + next));
+        }
+    }
+    out
 }
 
 /// A frame divided by its largest value (all zero stays zero).

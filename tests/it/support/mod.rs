@@ -5,3 +5,4 @@ pub mod audio;
 pub mod client;
 pub mod receiver;
 pub mod server;
+pub mod webdriver;

@@ -78,7 +78,10 @@ impl TestServer {
     }
 
     fn write_config(&self) {
-        let custom_listen = self.extra.iter().any(|(_, l)| l.starts_with("listen"));
+        let custom_listen = self
+            .extra
+            .iter()
+            .any(|(t, l)| t == "server" && l.starts_with("listen"));
         let listen = if custom_listen {
             vec![]
         } else {

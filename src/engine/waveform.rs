@@ -1,0 +1,110 @@
+//! Waveforms for drawing: per column, the lowest and highest sample. One computation serves the
+//! result document (a fixed number of points under the sections and chords) and the sound
+//! library (the columns it stores per sound).
+
+use serde::{Deserialize, Serialize};
+
+/// Points of the result document's waveform whatever the duration: enough for a full-width
+/// timeline, and a few kilobytes in a stored result.
+pub const POINTS: usize = 800;
+
+/// Per column, the lowest and highest sample over all planes (channels), scaled to `i16` full
+/// scale. Column `c` of `columns` covers frames `c·n/columns` up to `(c+1)·n/columns`, so the
+/// columns split the audio evenly in time; there is never more than one column per frame.
+pub fn min_max<P: AsRef<[f32]>>(planes: &[P], columns: usize) -> Vec<(i16, i16)> {
+    let n = planes.first().map_or(0, |p| p.as_ref().len());
+    let columns = columns.min(n.max(1));
+    (0..columns)
+        .map(|c| {
+            let a = (c * n / columns).min(n);
+            let b = ((c + 1) * n / columns).max(a + 1).min(n);
+            let (mut lo, mut hi) = (0.0f32, 0.0f32);
+            for p in planes {
+                let p = p.as_ref();
+                for &x in &p[a.min(p.len())..b.min(p.len())] {
+                    // Plain comparisons (not f32::min) let the loop vectorise; NaN is skipped.
+                    if x < lo {
+                        lo = x;
+                    }
+                    if x > hi {
+                        hi = x;
+                    }
+                }
+            }
+            (quantise(lo), quantise(hi))
+        })
+        .collect()
+}
+
+fn quantise(x: f32) -> i16 {
+    (x.clamp(-1.0, 1.0) * 32767.0).round() as i16
+}
+
+/// The result document's waveform: the peak envelope of the mono mix the analysis hears.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waveform {
+    /// Audio each point covers; point `i` starts at `i × seconds_per_point`, and the points
+    /// together cover `file_meta.duration_sec`.
+    pub seconds_per_point: f64,
+    /// Per point, `[lowest, highest]` sample in -1..1 (full scale), three decimals.
+    pub peaks: Vec<[f32; 2]>,
+}
+
+impl Waveform {
+    /// At most [`POINTS`] points over `mono` (fewer only when the audio has fewer frames).
+    pub fn of_mono(mono: &[f32], rate: u32) -> Waveform {
+        let columns = min_max(&[mono], POINTS);
+        let duration = mono.len() as f64 / f64::from(rate.max(1));
+        let scale = |x: i16| (f32::from(x) / 32767.0 * 1000.0).round() / 1000.0;
+        Waveform {
+            seconds_per_point: if columns.is_empty() {
+                0.0
+            } else {
+                duration / columns.len() as f64
+            },
+            peaks: columns
+                .into_iter()
+                .map(|(lo, hi)| [scale(lo), scale(hi)])
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_keep_each_span_s_extremes_over_all_channels() {
+        let left = [0.5, -0.25, 0.0, 0.0];
+        let right = [0.0, 0.0, -1.0, 2.0];
+        assert_eq!(
+            min_max(&[&left[..], &right[..]], 2),
+            vec![(-8192, 16384), (-32767, 32767)]
+        );
+        // Never more columns than frames, and nothing to draw gives one flat column.
+        assert_eq!(min_max(&[&left[..]], 100).len(), 4);
+        assert_eq!(min_max(&[&[][..]], 10), vec![(0, 0)]);
+        assert_eq!(min_max::<&[f32]>(&[], 10), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn the_result_waveform_has_a_bounded_size_and_time_base() {
+        let rate = 8_000;
+        // 10 minutes: a quiet first half, a loud second half.
+        let mono: Vec<f32> = (0..rate * 600)
+            .map(|i| {
+                let s = if i < rate * 300 { 0.1 } else { 0.8 };
+                if i % 2 == 0 { s } else { -s }
+            })
+            .collect();
+        let w = Waveform::of_mono(&mono, rate as u32);
+        assert_eq!(w.peaks.len(), POINTS);
+        assert!((w.seconds_per_point * POINTS as f64 - 600.0).abs() < 1e-9);
+        assert_eq!(w.peaks[0], [-0.1, 0.1]);
+        assert_eq!(w.peaks[POINTS - 1], [-0.8, 0.8]);
+        let short = Waveform::of_mono(&[0.25; 10], 8_000);
+        assert_eq!(short.peaks, vec![[0.0, 0.25]; 10]);
+        assert_eq!(short.seconds_per_point, 10.0 / 8_000.0 / 10.0);
+    }
+}

@@ -264,7 +264,7 @@ mod tests {
             },
             waveform: Some(Waveform {
                 seconds_per_point: 1.5,
-                peaks: vec![[-0.25, 0.5], [0.0, 0.0]],
+                peaks: vec![[-250, 500], [0, 0]],
             }),
         }
     }

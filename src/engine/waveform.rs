@@ -46,8 +46,10 @@ pub struct Waveform {
     /// Audio each point covers; point `i` starts at `i × seconds_per_point`, and the points
     /// together cover `file_meta.duration_sec`.
     pub seconds_per_point: f64,
-    /// Per point, `[lowest, highest]` sample in -1..1 (full scale), three decimals.
-    pub peaks: Vec<[f32; 2]>,
+    /// Per point, `[lowest, highest]` sample in thousandths of full scale (-1000..=1000). JSON
+    /// shows them as decimals in -1..1; storage keeps the small integers.
+    #[serde(with = "thousandths")]
+    pub peaks: Vec<[i16; 2]>,
 }
 
 impl Waveform {
@@ -55,7 +57,7 @@ impl Waveform {
     pub fn of_mono(mono: &[f32], rate: u32) -> Waveform {
         let columns = min_max(&[mono], POINTS);
         let duration = mono.len() as f64 / f64::from(rate.max(1));
-        let scale = |x: i16| (f32::from(x) / 32767.0 * 1000.0).round() / 1000.0;
+        let scale = |x: i16| (f64::from(x) * 1000.0 / 32767.0).round() as i16;
         Waveform {
             seconds_per_point: if columns.is_empty() {
                 0.0
@@ -66,6 +68,34 @@ impl Waveform {
                 .into_iter()
                 .map(|(lo, hi)| [scale(lo), scale(hi)])
                 .collect(),
+        }
+    }
+}
+
+/// Peaks as decimals (`-0.684`) for people and as integers for postcard. Decimals are `f64` so
+/// that JSON written directly and JSON built through `serde_json::Value` (as the API does) print
+/// the same digits; an `f32` would widen to `-0.6840000152587891` on the second path.
+mod thousandths {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(peaks: &[[i16; 2]], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            let d = |x: i16| f64::from(x) / 1000.0;
+            s.collect_seq(peaks.iter().map(|[lo, hi]| [d(*lo), d(*hi)]))
+        } else {
+            peaks.serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[i16; 2]>, D::Error> {
+        if d.is_human_readable() {
+            let q = |x: f64| (x.clamp(-1.0, 1.0) * 1000.0).round() as i16;
+            Ok(Vec::<[f64; 2]>::deserialize(d)?
+                .into_iter()
+                .map(|[lo, hi]| [q(lo), q(hi)])
+                .collect())
+        } else {
+            Vec::<[i16; 2]>::deserialize(d)
         }
     }
 }
@@ -101,10 +131,27 @@ mod tests {
         let w = Waveform::of_mono(&mono, rate as u32);
         assert_eq!(w.peaks.len(), POINTS);
         assert!((w.seconds_per_point * POINTS as f64 - 600.0).abs() < 1e-9);
-        assert_eq!(w.peaks[0], [-0.1, 0.1]);
-        assert_eq!(w.peaks[POINTS - 1], [-0.8, 0.8]);
+        assert_eq!(w.peaks[0], [-100, 100]);
+        assert_eq!(w.peaks[POINTS - 1], [-800, 800]);
         let short = Waveform::of_mono(&[0.25; 10], 8_000);
-        assert_eq!(short.peaks, vec![[0.0, 0.25]; 10]);
+        assert_eq!(short.peaks, vec![[0, 250]; 10]);
         assert_eq!(short.seconds_per_point, 10.0 / 8_000.0 / 10.0);
+    }
+
+    #[test]
+    fn peaks_are_decimals_in_json_and_integers_in_storage() {
+        let w = Waveform {
+            seconds_per_point: 0.5,
+            peaks: vec![[-684, 756], [0, 0], [-1000, 1000]],
+        };
+        let want = r#"{"seconds_per_point":0.5,"peaks":[[-0.684,0.756],[0.0,0.0],[-1.0,1.0]]}"#;
+        assert_eq!(serde_json::to_string(&w).unwrap(), want);
+        // Through a `Value`, as the API renders it: the same digits.
+        let v = serde_json::to_value(&w).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), want);
+        assert_eq!(serde_json::from_str::<Waveform>(want).unwrap(), w);
+        let bytes = postcard::to_stdvec(&w).unwrap();
+        assert!(bytes.len() <= 9 + 1 + 3 * 6, "{} bytes", bytes.len());
+        assert_eq!(postcard::from_bytes::<Waveform>(&bytes).unwrap(), w);
     }
 }

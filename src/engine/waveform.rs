@@ -21,19 +21,37 @@ pub fn min_max<P: AsRef<[f32]>>(planes: &[P], columns: usize) -> Vec<(i16, i16)>
             let (mut lo, mut hi) = (0.0f32, 0.0f32);
             for p in planes {
                 let p = p.as_ref();
-                for &x in &p[a.min(p.len())..b.min(p.len())] {
-                    // Plain comparisons (not f32::min) let the loop vectorise; NaN is skipped.
-                    if x < lo {
-                        lo = x;
-                    }
-                    if x > hi {
-                        hi = x;
-                    }
-                }
+                let (l, h) = extremes(&p[a.min(p.len())..b.min(p.len())]);
+                lo = lo.min(l);
+                hi = hi.max(h);
             }
             (quantise(lo), quantise(hi))
         })
         .collect()
+}
+
+/// Lowest and highest sample of `xs` (0 when empty; NaN is skipped). Eight independent lanes
+/// with plain comparisons, so the compiler can keep them in vector registers: a single running
+/// minimum is a serial chain it may not reorder.
+fn extremes(xs: &[f32]) -> (f32, f32) {
+    const LANES: usize = 8;
+    let (mut lo, mut hi) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            lo[i] = if c[i] < lo[i] { c[i] } else { lo[i] };
+            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+        }
+    }
+    for (i, &x) in tail.iter().enumerate() {
+        lo[i] = if x < lo[i] { x } else { lo[i] };
+        hi[i] = if x > hi[i] { x } else { hi[i] };
+    }
+    (
+        lo.iter().copied().fold(0.0, f32::min),
+        hi.iter().copied().fold(0.0, f32::max),
+    )
 }
 
 fn quantise(x: f32) -> i16 {
@@ -116,6 +134,14 @@ mod tests {
         assert_eq!(min_max(&[&left[..]], 100).len(), 4);
         assert_eq!(min_max(&[&[][..]], 10), vec![(0, 0)]);
         assert_eq!(min_max::<&[f32]>(&[], 10), vec![(0, 0)]);
+        // Every lane and the tail count, and NaN is passed over.
+        let xs: Vec<f32> = (0..19).map(|i| (i as f32 - 4.0) / 8.0).collect();
+        assert_eq!(extremes(&xs), (-0.5, 1.75));
+        let mut ys = xs.clone();
+        ys.reverse();
+        assert_eq!(extremes(&ys), (-0.5, 1.75));
+        assert_eq!(extremes(&[f32::NAN, 0.5, -0.5]), (-0.5, 0.5));
+        assert_eq!(extremes(&[]), (0.0, 0.0));
     }
 
     #[test]

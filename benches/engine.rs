@@ -37,6 +37,7 @@ struct Stages {
     beat_frames: Duration,
     chords: Duration,
     sections: Duration,
+    waveform: Duration,
     whole_one_thread: Duration,
 }
 
@@ -53,6 +54,7 @@ impl std::ops::AddAssign for Stages {
         self.beat_frames += o.beat_frames;
         self.chords += o.chords;
         self.sections += o.sections;
+        self.waveform += o.waveform;
         self.whole_one_thread += o.whole_one_thread;
     }
 }
@@ -164,13 +166,14 @@ fn main() {
         )
     };
     println!(
-        "  per audio minute: features {}, tempo {}, beat frames {}, chords {}, key {}, downbeats + sections {}",
+        "  per audio minute: features {}, tempo {}, beat frames {}, chords {}, key {}, downbeats + sections {}, waveform {}",
         per_min(total.features),
         per_min(total.tempo),
         per_min(total.beat_frames),
         per_min(total.chords),
         per_min(total.key),
-        per_min(total.sections)
+        per_min(total.sections),
+        per_min(total.waveform)
     );
     println!(
         "  whole analysis, 1 thread, per file {:>8}",
@@ -187,7 +190,7 @@ fn main() {
         total.whole_one_thread.as_secs_f64() / total.bare_decode.as_secs_f64()
     );
     println!(
-        "JSON {{\"files\":{},\"audio_sec\":{:.3},\"bare_decode_s\":{:.4},\"decode_s\":{:.4},\"loudness_s\":{:.4},\"true_peak_s\":{:.4},\"features_s\":{:.4},\"tempo_s\":{:.4},\"key_s\":{:.4},\"beat_frames_s\":{:.4},\"chords_s\":{:.4},\"sections_s\":{:.4},\"whole_1t_s\":{:.4},\"folder_1t_s\":{:.4},\"folder_nt_s\":{:.4},\"threads\":{}}}",
+        "JSON {{\"files\":{},\"audio_sec\":{:.3},\"bare_decode_s\":{:.4},\"decode_s\":{:.4},\"loudness_s\":{:.4},\"true_peak_s\":{:.4},\"features_s\":{:.4},\"tempo_s\":{:.4},\"key_s\":{:.4},\"beat_frames_s\":{:.4},\"chords_s\":{:.4},\"sections_s\":{:.4},\"waveform_s\":{:.4},\"whole_1t_s\":{:.4},\"folder_1t_s\":{:.4},\"folder_nt_s\":{:.4},\"threads\":{}}}",
         files.len(),
         total.audio_sec,
         total.bare_decode.as_secs_f64(),
@@ -200,6 +203,7 @@ fn main() {
         total.beat_frames.as_secs_f64(),
         total.chords.as_secs_f64(),
         total.sections.as_secs_f64(),
+        total.waveform.as_secs_f64(),
         total.whole_one_thread.as_secs_f64(),
         t1.as_secs_f64(),
         tn.as_secs_f64(),
@@ -315,6 +319,9 @@ fn stages(path: &Path) -> Stages {
     }
     std::hint::black_box(form::analyze(&frames, &tempo.downbeats, f.duration_sec));
     s.sections = t.elapsed();
+    let t = Instant::now();
+    std::hint::black_box(engine::waveform::Waveform::of_mono(&mono, info.sample_rate));
+    s.waveform = t.elapsed();
     drop(mono);
 
     let t = Instant::now();

@@ -18,6 +18,7 @@ mod sniff;
 pub mod tempo;
 mod tempo_metre;
 pub mod truepeak;
+pub mod waveform;
 
 use std::path::Path;
 
@@ -191,9 +192,10 @@ fn analyze_inner(
     progress(Stage::Tempo, 0.6);
     let rate = info.sample_rate;
     // The hash reads the file a second time; it runs beside the features, and only for audio
-    // that decoded, so a refused file is never read to its end.
-    let (hash, features) = rayon::join(
-        || hash_file(path),
+    // that decoded, so a refused file is never read to its end. The waveform, one pass over the
+    // mono mix, follows the hash on its side.
+    let ((hash, waveform), features) = rayon::join(
+        || (hash_file(path), waveform::Waveform::of_mono(&mono, rate)),
         || features::Features::compute(&mono, rate),
     );
     let (blake3, size_bytes) = hash?;
@@ -235,6 +237,7 @@ fn analyze_inner(
         key,
         create_report,
         structure,
+        waveform: Some(waveform),
     };
     progress(Stage::Finish, 1.0);
     Ok(report)

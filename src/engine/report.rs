@@ -9,10 +9,12 @@ use super::harmony::CreateReport;
 use super::harmony::key::KeyReport;
 use super::loudness::LoudnessReport;
 use super::tempo::TempoReport;
+use super::waveform::Waveform;
 
 /// Bumped whenever a field is added, changes meaning or is removed. 2: chords, progression and
 /// suggested vocal key (`create_report`), sections (`structure`), downbeats, key alternatives.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the peak envelope (`waveform`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything tonearm says about one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +26,8 @@ pub struct Report {
     pub key: KeyReport,
     pub create_report: CreateReport,
     pub structure: StructureReport,
+    /// The peak envelope, for drawing the timeline; `None` on results stored before schema 3.
+    pub waveform: Option<Waveform>,
 }
 
 /// The file and stream as decoded.
@@ -49,10 +53,11 @@ pub struct FileMeta {
 }
 
 impl Report {
-    /// Decodes a stored (postcard) result: a current document, or one stored by a schema-1
-    /// server, upgraded with empty downbeats and key alternatives and `null` chords and sections
-    /// whose `reason` asks for a new analysis. `schema_version` stays 1 on an upgraded document,
-    /// so a client can tell. `None` when the bytes are neither.
+    /// Decodes a stored (postcard) result: a current document, or one stored by an older server,
+    /// upgraded: from schema 2 with a `null` waveform; from schema 1 also with empty downbeats
+    /// and key alternatives and `null` chords and sections whose `reason` asks for a new
+    /// analysis. `schema_version` keeps the stored value on an upgraded document, so a client
+    /// can tell. `None` when the bytes are none of these.
     pub fn from_stored(bytes: &[u8]) -> Option<Report> {
         // `schema_version` is the first field, a varint: its first byte tells the layouts apart.
         // Trying one layout and falling back would not do: postcard can read one layout's bytes
@@ -61,7 +66,48 @@ impl Report {
             Some(1) => postcard::from_bytes::<v1::Report>(bytes)
                 .ok()
                 .map(v1::Report::upgrade),
+            Some(2) => postcard::from_bytes::<v2::Report>(bytes)
+                .ok()
+                .map(v2::Report::upgrade),
             _ => postcard::from_bytes(bytes).ok(),
+        }
+    }
+}
+
+/// The schema-2 layout (schema 3 without the waveform), kept to read results stored before
+/// schema 3.
+mod v2 {
+    use serde::Deserialize;
+
+    use super::{FileMeta, LoudnessReport};
+    use crate::engine::form::StructureReport;
+    use crate::engine::harmony::CreateReport;
+    use crate::engine::key::KeyReport;
+    use crate::engine::tempo::TempoReport;
+
+    #[derive(Deserialize)]
+    pub struct Report {
+        schema_version: u32,
+        file_meta: FileMeta,
+        loudness: LoudnessReport,
+        tempo: TempoReport,
+        key: KeyReport,
+        create_report: CreateReport,
+        structure: StructureReport,
+    }
+
+    impl Report {
+        pub fn upgrade(self) -> super::Report {
+            super::Report {
+                schema_version: self.schema_version,
+                file_meta: self.file_meta,
+                loudness: self.loudness,
+                tempo: self.tempo,
+                key: self.key,
+                create_report: self.create_report,
+                structure: self.structure,
+                waveform: None,
+            }
         }
     }
 }
@@ -139,6 +185,7 @@ mod v1 {
                     method: String::new(),
                     reason: Some(REASON.to_string()),
                 },
+                waveform: None,
             }
         }
     }
@@ -215,6 +262,10 @@ mod tests {
                 method: "novelty".into(),
                 reason: Some("audio too short for sections (needs at least 20 s)".into()),
             },
+            waveform: Some(Waveform {
+                seconds_per_point: 1.5,
+                peaks: vec![[-250, 500], [0, 0]],
+            }),
         }
     }
 
@@ -287,10 +338,51 @@ mod tests {
         assert_eq!(r.key.name.as_deref(), Some("A minor"));
         assert!(r.create_report.chords.is_none());
         assert!(r.structure.reason.is_some_and(|s| s.contains("schema 1")));
+        assert!(r.waveform.is_none());
         // Current documents decode as themselves; garbage does not decode.
         let bytes = postcard::to_stdvec(&now).unwrap();
         assert_eq!(Report::from_stored(&bytes), Some(now));
         assert_eq!(Report::from_stored(&[0xff; 3]), None);
+    }
+
+    #[test]
+    fn a_stored_schema_2_result_still_decodes_without_a_waveform() {
+        // The schema-2 document: schema 3 without the waveform, as postcard lays it out.
+        #[derive(Serialize)]
+        struct ReportV2 {
+            schema_version: u32,
+            file_meta: FileMeta,
+            loudness: LoudnessReport,
+            tempo: TempoReport,
+            key: KeyReport,
+            create_report: CreateReport,
+            structure: StructureReport,
+        }
+        let now = sample();
+        let old = ReportV2 {
+            schema_version: 2,
+            file_meta: now.file_meta.clone(),
+            loudness: now.loudness.clone(),
+            tempo: now.tempo.clone(),
+            key: now.key.clone(),
+            create_report: now.create_report.clone(),
+            structure: now.structure.clone(),
+        };
+        let bytes = postcard::to_stdvec(&old).unwrap();
+        let r = Report::from_stored(&bytes).expect("a schema-2 result decodes");
+        assert_eq!(
+            r,
+            Report {
+                schema_version: 2,
+                waveform: None,
+                ..now.clone()
+            }
+        );
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"waveform\":null"), "{text}");
+        // A schema-3 document is not misread as schema 2, nor the other way round.
+        let bytes = postcard::to_stdvec(&now).unwrap();
+        assert_eq!(Report::from_stored(&bytes), Some(now));
     }
 
     #[test]

@@ -43,6 +43,7 @@ struct Stages {
     descriptors: Duration,
     tagger: Duration,
     sound_reports: Duration,
+    waveform: Duration,
     whole_one_thread: Duration,
 }
 
@@ -64,6 +65,7 @@ impl std::ops::AddAssign for Stages {
         self.descriptors += o.descriptors;
         self.tagger += o.tagger;
         self.sound_reports += o.sound_reports;
+        self.waveform += o.waveform;
         self.whole_one_thread += o.whole_one_thread;
     }
 }
@@ -177,13 +179,14 @@ fn main() {
         )
     };
     println!(
-        "  per audio minute: features {}, tempo {}, beat frames {}, chords {}, key {}, downbeats + sections {}",
+        "  per audio minute: features {}, tempo {}, beat frames {}, chords {}, key {}, downbeats + sections {}, waveform {}",
         per_min(total.features),
         per_min(total.tempo),
         per_min(total.beat_frames),
         per_min(total.chords),
         per_min(total.key),
-        per_min(total.sections)
+        per_min(total.sections),
+        per_min(total.waveform)
     );
     println!(
         "  per audio minute: mix meter {}, tagger input (16 kHz segments, envelope) {}, descriptors (HPSS, DFA) {}, tagger (CED-Tiny) {}, genre + mood + stems + mix + release kit {}",
@@ -208,7 +211,7 @@ fn main() {
         total.whole_one_thread.as_secs_f64() / total.bare_decode.as_secs_f64()
     );
     println!(
-        "JSON {{\"files\":{},\"audio_sec\":{:.3},\"bare_decode_s\":{:.4},\"decode_s\":{:.4},\"loudness_s\":{:.4},\"true_peak_s\":{:.4},\"features_s\":{:.4},\"tempo_s\":{:.4},\"key_s\":{:.4},\"beat_frames_s\":{:.4},\"chords_s\":{:.4},\"sections_s\":{:.4},\"whole_1t_s\":{:.4},\"folder_1t_s\":{:.4},\"folder_nt_s\":{:.4},\"threads\":{}}}",
+        "JSON {{\"files\":{},\"audio_sec\":{:.3},\"bare_decode_s\":{:.4},\"decode_s\":{:.4},\"loudness_s\":{:.4},\"true_peak_s\":{:.4},\"features_s\":{:.4},\"tempo_s\":{:.4},\"key_s\":{:.4},\"beat_frames_s\":{:.4},\"chords_s\":{:.4},\"sections_s\":{:.4},\"waveform_s\":{:.4},\"whole_1t_s\":{:.4},\"folder_1t_s\":{:.4},\"folder_nt_s\":{:.4},\"threads\":{}}}",
         files.len(),
         total.audio_sec,
         total.bare_decode.as_secs_f64(),
@@ -221,6 +224,7 @@ fn main() {
         total.beat_frames.as_secs_f64(),
         total.chords.as_secs_f64(),
         total.sections.as_secs_f64(),
+        total.waveform.as_secs_f64(),
         total.whole_one_thread.as_secs_f64(),
         t1.as_secs_f64(),
         tn.as_secs_f64(),
@@ -377,6 +381,9 @@ fn stages(path: &Path) -> Stages {
         s.audio_sec,
     ));
     s.sound_reports = t.elapsed();
+    let t = Instant::now();
+    std::hint::black_box(engine::waveform::Waveform::of_mono(&mono, info.sample_rate));
+    s.waveform = t.elapsed();
     drop(mono);
 
     let t = Instant::now();

@@ -20,6 +20,7 @@ pub mod tags;
 pub mod tempo;
 mod tempo_metre;
 pub mod truepeak;
+pub mod waveform;
 
 use std::path::Path;
 
@@ -208,10 +209,11 @@ fn analyze_inner(
     progress(Stage::Tempo, 0.6);
     let rate = info.sample_rate;
     // The hash reads the file a second time; it runs beside the features, and only for audio
-    // that decoded, so a refused file is never read to its end.
-    // The tagger sees up to two minutes of 16 kHz segments cut from the mono mix.
-    let (hash, (features, tagging)) = rayon::join(
-        || hash_file(path),
+    // that decoded, so a refused file is never read to its end. The waveform, one pass over the
+    // mono mix, follows the hash on its side. The tagger sees up to two minutes of 16 kHz
+    // segments cut from the mono mix.
+    let ((hash, waveform), (features, tagging)) = rayon::join(
+        || (hash_file(path), waveform::Waveform::of_mono(&mono, rate)),
         || {
             rayon::join(
                 || features::Features::compute(&mono, rate),
@@ -271,6 +273,7 @@ fn analyze_inner(
         key,
         create_report,
         structure,
+        waveform: Some(waveform),
         genre: sound.genre,
         mood: sound.mood,
         instruments: sound.instruments,

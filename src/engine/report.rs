@@ -14,11 +14,13 @@ use super::reports::stems::{METHOD as STEMS_METHOD, StemsReport};
 use super::tags::mood::MoodReport;
 use super::tags::{GenreReport, Tag, VocalsReport};
 use super::tempo::TempoReport;
+use super::waveform::Waveform;
 
 /// Bumped whenever a field is added, changes meaning or is removed. 2: chords, progression and
 /// suggested vocal key (`create_report`), sections (`structure`), downbeats, key alternatives.
-/// 3: genre, mood, instruments, vocals, stems_report, mix_report, release_kit.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 3: the peak envelope (`waveform`). 4: genre, mood, instruments, vocals, stems_report,
+/// mix_report, release_kit.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Everything tonearm says about one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +32,8 @@ pub struct Report {
     pub key: KeyReport,
     pub create_report: CreateReport,
     pub structure: StructureReport,
+    /// The peak envelope, for drawing the timeline; `None` on results stored before schema 3.
+    pub waveform: Option<Waveform>,
     pub genre: GenreReport,
     pub mood: MoodReport,
     /// Instruments the tagger hears, best first.
@@ -40,7 +44,7 @@ pub struct Report {
     pub release_kit: ReleaseKit,
 }
 
-/// The sections added in schema 3, computed together.
+/// The sections added in schema 4, computed together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sound {
     pub genre: GenreReport,
@@ -53,7 +57,7 @@ pub struct Sound {
 }
 
 impl Sound {
-    /// Every schema-3 section null or empty with `reason` (results stored by older servers).
+    /// Every schema-4 section null or empty with `reason` (results stored by older servers).
     pub fn unmeasured(reason: &str) -> Sound {
         Sound {
             genre: GenreReport {
@@ -108,12 +112,12 @@ pub struct FileMeta {
 }
 
 impl Report {
-    /// Decodes a stored (postcard) result: a current document, or one stored by a schema-1 or
-    /// schema-2 server, upgraded with empty or `null` sections whose `reason` asks for a new
-    /// analysis (schema 1: downbeats, key alternatives, chords and sections; both: genre, mood,
-    /// instruments, vocals, stems, mix report and release kit). `schema_version` keeps the
-    /// stored number on an upgraded document, so a client can tell. `None` when the bytes are
-    /// none of these.
+    /// Decodes a stored (postcard) result: a current document, or one stored by an older server,
+    /// upgraded: from schema 3 with empty or `null` genre, mood, instruments, vocals, stems,
+    /// mix report and release kit whose `reason` asks for a new analysis; from schema 2 also
+    /// with a `null` waveform; from schema 1 also with empty downbeats and key alternatives and
+    /// `null` chords and sections. `schema_version` keeps the stored value on an upgraded
+    /// document, so a client can tell. `None` when the bytes are none of these.
     pub fn from_stored(bytes: &[u8]) -> Option<Report> {
         // `schema_version` is the first field, a varint: its first byte tells the layouts apart.
         // Trying one layout and falling back would not do: postcard can read one layout's bytes
@@ -125,12 +129,66 @@ impl Report {
             Some(2) => postcard::from_bytes::<v2::Report>(bytes)
                 .ok()
                 .map(v2::Report::upgrade),
+            Some(3) => postcard::from_bytes::<v3::Report>(bytes)
+                .ok()
+                .map(v3::Report::upgrade),
             _ => postcard::from_bytes(bytes).ok(),
         }
     }
 }
 
-/// The schema-2 layout, kept to read results stored before schema 3.
+/// The schema-3 layout (schema 4 without the tagger's sections), kept to read results stored
+/// before schema 4.
+mod v3 {
+    use serde::Deserialize;
+
+    use super::{FileMeta, LoudnessReport, Sound, Waveform};
+    use crate::engine::form::StructureReport;
+    use crate::engine::harmony::CreateReport;
+    use crate::engine::key::KeyReport;
+    use crate::engine::tempo::TempoReport;
+
+    pub const REASON: &str =
+        "analysed with schema 3, before genre, mood and the mix report: analyse again";
+
+    #[derive(Deserialize)]
+    pub struct Report {
+        schema_version: u32,
+        file_meta: FileMeta,
+        loudness: LoudnessReport,
+        tempo: TempoReport,
+        key: KeyReport,
+        create_report: CreateReport,
+        structure: StructureReport,
+        waveform: Option<Waveform>,
+    }
+
+    impl Report {
+        pub fn upgrade(self) -> super::Report {
+            let s = Sound::unmeasured(REASON);
+            super::Report {
+                schema_version: self.schema_version,
+                file_meta: self.file_meta,
+                loudness: self.loudness,
+                tempo: self.tempo,
+                key: self.key,
+                create_report: self.create_report,
+                structure: self.structure,
+                waveform: self.waveform,
+                genre: s.genre,
+                mood: s.mood,
+                instruments: s.instruments,
+                vocals: s.vocals,
+                stems_report: s.stems_report,
+                mix_report: s.mix_report,
+                release_kit: s.release_kit,
+            }
+        }
+    }
+}
+
+/// The schema-2 layout (schema 3 without the waveform), kept to read results stored before
+/// schema 3.
 mod v2 {
     use serde::Deserialize;
 
@@ -141,7 +199,7 @@ mod v2 {
     use crate::engine::tempo::TempoReport;
 
     pub const REASON: &str =
-        "analysed with schema 2, before genre, mood and the mix report: analyse again";
+        "analysed with schema 2, before the waveform and genre, mood, mix report: analyse again";
 
     #[derive(Deserialize)]
     pub struct Report {
@@ -165,6 +223,7 @@ mod v2 {
                 key: self.key,
                 create_report: self.create_report,
                 structure: self.structure,
+                waveform: None,
                 genre: s.genre,
                 mood: s.mood,
                 instruments: s.instruments,
@@ -251,6 +310,7 @@ mod v1 {
                     method: String::new(),
                     reason: Some(REASON.to_string()),
                 },
+                waveform: None,
                 genre: s.genre,
                 mood: s.mood,
                 instruments: s.instruments,
@@ -335,6 +395,10 @@ mod tests {
                 method: "novelty".into(),
                 reason: Some("audio too short for sections (needs at least 20 s)".into()),
             },
+            waveform: Some(Waveform {
+                seconds_per_point: 1.5,
+                peaks: vec![[-250, 500], [0, 0]],
+            }),
             genre: s.genre,
             mood: s.mood,
             instruments: vec![Tag {
@@ -417,6 +481,7 @@ mod tests {
         assert_eq!(r.key.name.as_deref(), Some("A minor"));
         assert!(r.create_report.chords.is_none());
         assert!(r.structure.reason.is_some_and(|s| s.contains("schema 1")));
+        assert!(r.waveform.is_none());
         // Current documents decode as themselves; garbage does not decode.
         let bytes = postcard::to_stdvec(&now).unwrap();
         assert_eq!(Report::from_stored(&bytes), Some(now));
@@ -424,7 +489,8 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_schema_2_result_still_decodes() {
+    fn a_stored_schema_2_result_still_decodes_without_a_waveform() {
+        // The schema-2 document: schema 3 without the waveform, as postcard lays it out.
         #[derive(Serialize)]
         struct ReportV2 {
             schema_version: u32,
@@ -447,13 +513,77 @@ mod tests {
         };
         let bytes = postcard::to_stdvec(&old).unwrap();
         let r = Report::from_stored(&bytes).expect("a schema-2 result decodes");
-        assert_eq!(r.schema_version, 2);
-        assert_eq!(r.tempo, now.tempo);
-        assert_eq!(r.create_report, now.create_report);
-        assert!(r.genre.primary.is_none());
+        let s = Sound::unmeasured(v2::REASON);
+        assert_eq!(
+            r,
+            Report {
+                schema_version: 2,
+                waveform: None,
+                genre: s.genre,
+                mood: s.mood,
+                instruments: s.instruments,
+                vocals: s.vocals,
+                stems_report: s.stems_report,
+                mix_report: s.mix_report,
+                release_kit: s.release_kit,
+                ..now.clone()
+            }
+        );
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"waveform\":null"), "{text}");
         assert!(r.genre.reason.is_some_and(|s| s.contains("schema 2")));
+        // A current document is not misread as schema 2, nor the other way round.
+        let bytes = postcard::to_stdvec(&now).unwrap();
+        assert_eq!(Report::from_stored(&bytes), Some(now));
+    }
+
+    #[test]
+    fn a_stored_schema_3_result_still_decodes_with_its_waveform() {
+        // The schema-3 document: schema 4 without genre, mood, instruments, vocals, stems, mix
+        // report and release kit, as postcard lays it out.
+        #[derive(Serialize)]
+        struct ReportV3 {
+            schema_version: u32,
+            file_meta: FileMeta,
+            loudness: LoudnessReport,
+            tempo: TempoReport,
+            key: KeyReport,
+            create_report: CreateReport,
+            structure: StructureReport,
+            waveform: Option<Waveform>,
+        }
+        let now = sample();
+        let old = ReportV3 {
+            schema_version: 3,
+            file_meta: now.file_meta.clone(),
+            loudness: now.loudness.clone(),
+            tempo: now.tempo.clone(),
+            key: now.key.clone(),
+            create_report: now.create_report.clone(),
+            structure: now.structure.clone(),
+            waveform: now.waveform.clone(),
+        };
+        let bytes = postcard::to_stdvec(&old).unwrap();
+        let r = Report::from_stored(&bytes).expect("a schema-3 result decodes");
+        assert_eq!(r.schema_version, 3);
+        assert_eq!(r.waveform, now.waveform, "the stored waveform is kept");
+        assert_eq!(r.tempo, now.tempo);
+        assert_eq!(r.structure, now.structure);
+        assert!(r.genre.primary.is_none());
+        assert!(
+            r.genre
+                .reason
+                .as_deref()
+                .is_some_and(|s| s.contains("schema 3"))
+        );
+        assert!(r.mood.reason.is_some());
+        assert!(r.instruments.is_empty());
+        assert!(r.stems_report.stems.is_empty() && r.stems_report.reason.is_some());
         assert!(r.mix_report.checks.is_empty() && r.mix_report.reason.is_some());
         assert!(r.release_kit.clips.is_empty());
+        // The current layout is not misread as schema 3.
+        let bytes = postcard::to_stdvec(&now).unwrap();
+        assert_eq!(Report::from_stored(&bytes), Some(now));
     }
 
     #[test]

@@ -234,6 +234,7 @@ impl Connection {
             async move {
                 act.requests.fetch_add(1, Ordering::SeqCst);
                 act.in_flight.fetch_add(1, Ordering::SeqCst);
+                act.head_since_ms.store(0, Ordering::SeqCst);
                 let resp = super::dispatch::handle(state, req).await;
                 act.in_flight.fetch_sub(1, Ordering::SeqCst);
                 act.touch();
@@ -244,7 +245,10 @@ impl Connection {
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(self.cfg.header_read_timeout)
+            // hyper's own header timer also runs while it reads ahead for the next request on a
+            // connection whose response is still streaming, so it cut event streams and slow
+            // downloads after `header_read_timeout`. The loop below times request heads itself.
+            .header_read_timeout(None)
             .max_headers(self.cfg.max_headers)
             .max_buf_size(self.cfg.max_header_bytes.max(8192));
         builder
@@ -255,7 +259,8 @@ impl Connection {
         let conn = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);
         let idle = self.cfg.idle_timeout;
-        let tick = (idle / 4).max(Duration::from_millis(100));
+        let head_timeout = self.cfg.header_read_timeout;
+        let tick = (idle.min(head_timeout) / 4).max(Duration::from_millis(100));
         let mut closing = false;
         let first_request_by = self.first_request_by;
         loop {
@@ -277,8 +282,13 @@ impl Connection {
                     closing = true;
                     conn.as_mut().graceful_shutdown();
                 }
-                _ = tokio::time::sleep(tick), if !closing => {
-                    if activity.idle_for() >= idle && activity.in_flight.load(Ordering::SeqCst) == 0 {
+                _ = tokio::time::sleep(tick) => {
+                    if activity.head_pending_for().is_some_and(|d| d >= head_timeout) {
+                        // A later request's head started and did not finish in time.
+                        tracing::debug!(peer = %peer, "request head not complete within header_read_timeout");
+                        return;
+                    }
+                    if !closing && activity.idle_for() >= idle && activity.in_flight.load(Ordering::SeqCst) == 0 {
                         closing = true;
                         conn.as_mut().graceful_shutdown();
                     }
@@ -299,6 +309,9 @@ struct Activity {
     in_flight: AtomicUsize,
     /// Requests whose head has been read on this connection.
     requests: AtomicU64,
+    /// When bytes of a request head not yet complete first arrived (ms since `start`, plus 1;
+    /// 0 when none is pending): bytes that arrive while no request is in flight start one.
+    head_since_ms: AtomicU64,
 }
 
 impl Activity {
@@ -308,12 +321,34 @@ impl Activity {
             last_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
+            head_since_ms: AtomicU64::new(0),
         }
     }
 
     fn touch(&self) {
         self.last_ms
             .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes arrived: when no request is in flight they are the start of the next head.
+    fn read_some(&self) {
+        self.touch();
+        if self.in_flight.load(Ordering::SeqCst) == 0 {
+            let now = self.start.elapsed().as_millis() as u64 + 1;
+            let _ = self
+                .head_since_ms
+                .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+
+    /// How long the head now arriving has been on its way, if one is.
+    fn head_pending_for(&self) -> Option<Duration> {
+        let since = self.head_since_ms.load(Ordering::SeqCst);
+        if since == 0 || self.in_flight.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        let now = self.start.elapsed().as_millis() as u64 + 1;
+        Some(Duration::from_millis(now.saturating_sub(since)))
     }
 
     fn idle_for(&self) -> Duration {
@@ -405,7 +440,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for TrackedIo<I> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            self.activity.read_some();
         }
         r
     }

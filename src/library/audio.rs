@@ -122,31 +122,8 @@ pub fn measure(pcm: &Pcm) -> Measured {
         loudness_note,
         true_peak_db: report.true_peak_dbtp,
         spectral_peaks: spectral_peaks(pcm, 8),
-        waveform: waveform(pcm, WAVEFORM_COLUMNS),
+        waveform: crate::engine::waveform::min_max(&pcm.planes, WAVEFORM_COLUMNS),
     }
-}
-
-/// Per column, the lowest and highest sample over all channels.
-pub fn waveform(pcm: &Pcm, columns: usize) -> Vec<(i16, i16)> {
-    let n = pcm.frames();
-    let columns = columns.min(n.max(1));
-    (0..columns)
-        .map(|c| {
-            let (a, b) = (
-                c * n / columns,
-                ((c + 1) * n / columns).max(c * n / columns + 1).min(n),
-            );
-            let (mut lo, mut hi) = (0.0f32, 0.0f32);
-            for p in &pcm.planes {
-                for &x in &p[a.min(n)..b] {
-                    lo = lo.min(x);
-                    hi = hi.max(x);
-                }
-            }
-            let q = |x: f32| (x.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-            (q(lo), q(hi))
-        })
-        .collect()
 }
 
 /// The strongest local maxima of the average magnitude spectrum (Hann-windowed 4096-point

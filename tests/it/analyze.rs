@@ -270,9 +270,25 @@ fn json_output_is_one_document_for_any_number_of_files() {
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        v["schema_version"], 3,
+        v["schema_version"],
+        engine::SCHEMA_VERSION,
         "one file: the result document itself"
     );
+    // The waveform: the envelope of a steady -12 dBFS sine over the whole 3 s.
+    let peaks = v["waveform"]["peaks"].as_array().expect("a waveform");
+    assert_eq!(peaks.len(), engine::waveform::POINTS);
+    let per_point = v["waveform"]["seconds_per_point"].as_f64().unwrap();
+    assert!(
+        (per_point * peaks.len() as f64 - 3.0).abs() < 1e-6,
+        "{per_point}"
+    );
+    for p in peaks {
+        let (lo, hi) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+        assert!(
+            (hi - 0.251).abs() < 0.01 && (lo + 0.251).abs() < 0.01,
+            "{p}"
+        );
+    }
 }
 
 #[test]
@@ -606,7 +622,7 @@ fn pop_loop_reads_as_its_chords_and_roman_numerals() {
         Encoding::Pcm16,
     );
     let r = report_of(&path);
-    assert_eq!(r.schema_version, 3);
+    assert_eq!(r.schema_version, engine::SCHEMA_VERSION);
     assert_eq!(r.key.name.as_deref(), Some("A major"), "{:?}", r.key);
     assert_eq!(r.key.alternatives.len(), 2);
     let c = &r.create_report;
@@ -653,8 +669,12 @@ fn silence_gives_null_chords_and_sections_with_reasons() {
     let out = tonearm(&["--json".as_ref(), path.as_os_str()]);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 3);
+    assert_eq!(v["schema_version"], engine::SCHEMA_VERSION);
     assert!(v["create_report"]["chords"].is_null());
+    // Silence still has a waveform: flat, every point at zero.
+    let peaks = v["waveform"]["peaks"].as_array().expect("a waveform");
+    assert_eq!(peaks.len(), engine::waveform::POINTS);
+    assert!(peaks.iter().all(|p| p == &serde_json::json!([0.0, 0.0])));
     assert!(v["create_report"]["progression"].is_null());
     assert!(
         v["create_report"]["reason"]

@@ -342,8 +342,49 @@ fn console_in_a_real_browser() {
     b.wait_text("#result-key", "Camelot");
     b.wait_text("#result-loudness", "LUFS");
     b.wait_text("main", "Spotify");
+    // The sections over the waveform: one closed path through every point of the result's
+    // envelope, as tall as the audio is loud.
+    let (_, _, one) = c.get(&format!("/admin/v1/jobs/{job}"), &s.token);
+    let points = one["result"]["waveform"]["peaks"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(points, 800, "a 24 s file gets the full envelope");
+    let wave = b.script(
+        "const p = document.querySelector('.timeline path.waveform'); \
+         if (!p) return null; const box = p.getBBox(); \
+         return {d: p.getAttribute('d'), height: box.height, width: box.width};",
+    );
+    let d = wave["d"].as_str().unwrap_or("");
+    assert!(
+        d.starts_with('M') && d.ends_with('Z'),
+        "no waveform path: {wave}"
+    );
+    assert_eq!(
+        d.matches('L').count(),
+        2 * points - 1,
+        "one vertex per peak, up and back"
+    );
+    assert!(
+        wave["height"].as_f64().unwrap_or(0.0) > 10.0,
+        "{}",
+        wave["height"]
+    );
+    assert!(
+        wave["width"].as_f64().unwrap_or(0.0) > 900.0,
+        "{}",
+        wave["width"]
+    );
     shot("job-result");
     b.set_window(390, 844);
+    // On a phone the timeline keeps a legible width and scrolls sideways.
+    let fits = b.script(
+        "const f = document.querySelector('.timeline'); f.scrollIntoView({block: 'center'}); \
+         return [f.scrollWidth, f.clientWidth];",
+    );
+    assert!(
+        fits[0].as_f64().unwrap_or(0.0) > fits[1].as_f64().unwrap_or(0.0),
+        "{fits}"
+    );
     shot("job-result-phone");
     b.goto(&format!("{origin}/console#/accounts"));
     b.wait_text("main", "Browser Studio");

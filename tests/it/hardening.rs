@@ -97,6 +97,51 @@ fn a_request_head_sent_too_slowly_is_cut_off() {
     assert!(closed, "a trickled request head was never cut off");
 }
 
+/// The head of a later request on a kept-alive connection has the same deadline as the first.
+#[test]
+fn a_second_request_head_sent_too_slowly_is_cut_off() {
+    let s = TestServer::start_with(&[("server", "header_read_timeout = \"1s\"")]);
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut b = [0u8; 4096];
+    let n = c.read(&mut b).unwrap();
+    assert!(
+        b[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&b[..n])
+    );
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let start = Instant::now();
+    let mut closed = false;
+    while start.elapsed() < Duration::from_secs(10) {
+        if c.write_all(b"X-Slow: 1\r\n").is_err() {
+            closed = true;
+            break;
+        }
+        c.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        match c.read(&mut b) {
+            Ok(_) => {
+                closed = true;
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                closed = true;
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(closed, "a trickled second request head was never cut off");
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "cut before the timeout"
+    );
+}
+
 /// Starts an upload (headers and the first bytes of a WAV) and returns the open socket.
 fn start_slow_upload(s: &TestServer, key: &str) -> TcpStream {
     let audio = wav(3.0, 120.0);

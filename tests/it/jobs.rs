@@ -172,6 +172,39 @@ fn event_stream_sends_progress_then_result_then_done() {
     wait_done(&s, &key, first["job_id"].as_str().unwrap());
 }
 
+/// `server.header_read_timeout` bounds how long a request head may take to arrive, never how
+/// long a response may stream: an event stream that waits longer still ends with its result.
+#[test]
+fn an_event_stream_outlives_the_header_read_timeout() {
+    let s = TestServer::start_with(&[
+        ("analysis", "workers = 1"),
+        ("server", "header_read_timeout = \"1s\""),
+    ]);
+    let key = key_of(&s, json!({}));
+    // Long jobs ahead keep the streamed one queued for longer than the timeout.
+    let long = wav(300.0, 100.0);
+    let ahead: Vec<Value> = (0..3)
+        .map(|i| submit(&s, &key, &format!("long{i}.wav"), &long, &[]).json())
+        .collect();
+    let r = submit(&s, &key, "click.wav", &wav(20.0, 120.0), &[]);
+    let job = r.json()["job_id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let events = read_events(&s, &key, &job);
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    let took = started.elapsed();
+    assert!(
+        names.ends_with(&["result", "done"]),
+        "{names:?} after {took:?}"
+    );
+    assert!(
+        took > std::time::Duration::from_millis(1500),
+        "the stream must outlast the timeout for this test to mean anything"
+    );
+    for j in &ahead {
+        wait_done(&s, &key, j["job_id"].as_str().unwrap());
+    }
+}
+
 #[test]
 fn progress_events_are_bounded_and_never_go_back() {
     let s = TestServer::start();

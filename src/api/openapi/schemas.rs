@@ -185,6 +185,21 @@ fn report() -> Value {
             "method": {"type": "string"},
             "reason": reason,
         })),
+        "waveform": {
+            "anyOf": [
+                object(json!({
+                    "seconds_per_point": {"type": "number", "minimum": 0, "description": "audio each point covers; point i starts at i × seconds_per_point"},
+                    "peaks": {
+                        "type": "array",
+                        "maxItems": crate::engine::waveform::POINTS,
+                        "description": "per point, [lowest, highest] sample of the mono mix, full scale, three decimals; the points cover file_meta.duration_sec evenly",
+                        "items": {"type": "array", "prefixItems": [{"type": "number", "minimum": -1, "maximum": 1}, {"type": "number", "minimum": -1, "maximum": 1}], "minItems": 2, "maxItems": 2},
+                    },
+                })),
+                {"type": "null"}
+            ],
+            "description": "the peak envelope for drawing the timeline; null on results stored before schema 3"
+        },
         "genre": object(json!({
             "primary": {"anyOf": [tag(), {"type": "null"}], "description": "null when the audio is not music (see reason)"},
             "top5": {"type": "array", "maxItems": 5, "items": tag(), "description": "tonearm genre labels, best first"},

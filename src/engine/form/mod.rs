@@ -6,6 +6,7 @@
 
 mod label;
 mod novelty;
+mod repeats;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,7 @@ pub const MIN_SECTIONS_SEC: f64 = 20.0;
 const FALLBACK_UNIT_SEC: f64 = 2.0;
 /// Names the approach in `structure.method`.
 const METHOD: &str = "bar-synchronous chroma and timbre self-similarity, checkerboard novelty, \
-                      segment clustering";
+                      repeat alignment, segment clustering";
 
 /// One section of `structure.sections`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,7 +79,7 @@ pub fn analyze(frames: &BeatFrames, downbeats: &[f64], duration_sec: f64) -> Str
     if units.len() < 4 {
         return StructureReport::unmeasured("too few bars for sections");
     }
-    let cuts = novelty::boundaries(&units);
+    let cuts = repeats::add_repeat_cuts(&units, &novelty::boundaries(&units));
     let groups = novelty::group_segments(&units, &cuts);
     let sections = label::name_sections(&units, &cuts, &groups);
     StructureReport {

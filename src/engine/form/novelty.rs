@@ -9,7 +9,7 @@ use super::Units;
 /// both short and long sections show.
 const KERNEL_BARS: [usize; 2] = [4, 8];
 /// Shortest section (bars).
-const MIN_SECTION_BARS: usize = 4;
+pub(super) const MIN_SECTION_BARS: usize = 4;
 /// A novelty peak becomes a boundary when it reaches this share of the highest peak.
 const PEAK_SHARE: f32 = 0.35;
 /// Weight of chroma against timbre in the similarity that finds boundaries: a change of texture
@@ -18,7 +18,7 @@ const CHROMA_WEIGHT: f32 = 0.25;
 /// The same weight when comparing segments: repeated sections repeat their chords.
 const GROUP_CHROMA_WEIGHT: f32 = 0.5;
 /// Two segments share a group when their aligned similarity is above this.
-const GROUP_SIMILARITY: f32 = 0.65;
+pub(super) const GROUP_SIMILARITY: f32 = 0.65;
 
 /// Similarity of two units in -1..1: chroma and timbre cosines, mixed.
 pub(super) fn similarity(u: &Units, i: usize, j: usize) -> f32 {
@@ -117,6 +117,11 @@ pub(super) fn boundaries(u: &Units) -> Vec<usize> {
     cuts
 }
 
+/// Similarity of two bars as segments are compared: chords count more than for boundaries.
+pub(super) fn group_similarity(u: &Units, i: usize, j: usize) -> f32 {
+    similarity_weighted(u, i, j, GROUP_CHROMA_WEIGHT)
+}
+
 /// Similarity of two segments: the mean similarity of their bars aligned from their starts.
 fn segment_similarity(u: &Units, a: (usize, usize), b: (usize, usize)) -> f32 {
     let len = (a.1 - a.0).min(b.1 - b.0);
@@ -124,7 +129,7 @@ fn segment_similarity(u: &Units, a: (usize, usize), b: (usize, usize)) -> f32 {
         return 0.0;
     }
     (0..len)
-        .map(|k| similarity_weighted(u, a.0 + k, b.0 + k, GROUP_CHROMA_WEIGHT))
+        .map(|k| group_similarity(u, a.0 + k, b.0 + k))
         .sum::<f32>()
         / len as f32
 }

@@ -585,24 +585,51 @@ async function jobsPage() {
 
 const GROUP_COLOURS = ["#5aa9e6", "#f4b942", "#7bc67b", "#e07a5f", "#9d8df1", "#4ecdc4", "#ff8fab", "#b5b682"];
 
+// The waveform's peak envelope as one closed SVG path: the highest samples left to right, then
+// the lowest back. `top` is the band's top edge and `height` its height.
+function waveformPath(wave, x, top, height) {
+  const peaks = wave.peaks || [];
+  if (!peaks.length) return null;
+  const mid = top + height / 2, amp = height / 2;
+  const at = (i) => x((i + 0.5) * wave.seconds_per_point).toFixed(1);
+  // A point's envelope is never thinner than a hairline, so silence still shows the axis.
+  const hi = (p) => (mid - Math.max(p[1] * amp, 0.5)).toFixed(1);
+  const lo = (p) => (mid - Math.min(p[0] * amp, -0.5)).toFixed(1);
+  const up = peaks.map((p, i) => `${at(i)},${hi(p)}`);
+  const down = peaks.map((p, i) => `${at(i)},${lo(p)}`).reverse();
+  return s("path", { class: "waveform", d: `M${up.join("L")}L${down.join("L")}Z`, fill: "#6f8196" },
+    s("title", {}, "Waveform (peak envelope)"));
+}
+
 function timeline(result) {
   const dur = result.file_meta.duration_sec || 1;
   const W = 960, x = (t) => (t / dur) * W;
   const sections = (result.structure && result.structure.sections) || [];
   const chords = (result.create_report && result.create_report.chords) || [];
   const downbeats = (result.tempo && result.tempo.downbeats) || [];
+  const wave = result.waveform;
   const groups = [...new Set(sections.map((sec) => sec.group))];
+  const colour = (sec) => GROUP_COLOURS[groups.indexOf(sec.group) % GROUP_COLOURS.length];
   const rows = [];
   let y = 0;
   if (sections.length) {
     rows.push(s("g", {}, sections.map((sec) => {
-      const c = GROUP_COLOURS[groups.indexOf(sec.group) % GROUP_COLOURS.length];
+      const c = colour(sec);
       return s("g", {},
         s("rect", { x: x(sec.start), y, width: Math.max(1, x(sec.end) - x(sec.start) - 1), height: 34, fill: c, rx: 3 },
           s("title", {}, `${sec.label} (${sec.group}) ${sec.start.toFixed(1)}–${sec.end.toFixed(1)} s`)),
         s("text", { x: x(sec.start) + 4, y: y + 21, "font-size": 12, fill: "#1d2733" }, sec.label));
     })));
-    y += 40;
+    y += 38;
+  }
+  if (wave && wave.peaks && wave.peaks.length) {
+    // The sections continue faintly behind the waveform, so each part of it reads as its section.
+    const H = 72;
+    rows.push(s("g", { class: "wave" },
+      sections.map((sec) => s("rect", { x: x(sec.start), y, width: Math.max(1, x(sec.end) - x(sec.start) - 1), height: H, fill: colour(sec), "fill-opacity": 0.18 })),
+      s("line", { x1: 0, x2: W, y1: y + H / 2, y2: y + H / 2, stroke: "#c5cfd9" }),
+      waveformPath(wave, x, y, H)));
+    y += H + 4;
   }
   if (downbeats.length) {
     rows.push(s("g", {}, downbeats.map((t) => s("line", { x1: x(t), x2: x(t), y1: y, y2: y + 8, stroke: "#9aa8b6" }))));
@@ -621,7 +648,8 @@ function timeline(result) {
     ticks.push(s("text", { x: Math.min(x(t) + 2, W - 30), y: y + 14, "font-size": 11, fill: "#5b6b7c" }, `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, "0")}`));
   }
   y += 18;
-  return h("figure", { class: "timeline", "aria-label": "Sections, downbeats and chords over time" },
+  // On a narrow screen the drawing keeps a legible width and scrolls sideways (by keyboard too).
+  return h("figure", { class: "timeline", tabindex: 0, "aria-label": "Sections over the waveform, downbeats and chords, over time" },
     s("svg", { viewBox: `0 0 ${W} ${y}`, role: "img" }, rows, ticks));
 }
 
@@ -660,9 +688,11 @@ function resultView(r) {
         h("div", { class: "stat" }, l.integrated_lufs !== null && l.integrated_lufs !== undefined ? `${fmt(l.integrated_lufs, 1)} LUFS` : "—"),
         h("div", { class: "muted small" }, `true peak ${fmt(l.true_peak_dbtp, 1)} dBTP · range ${fmt(l.loudness_range_lu, 1)} LU`))),
   ];
-  const hasForm = (r.structure && r.structure.sections) || (r.create_report && r.create_report.chords);
+  const sections = r.structure && r.structure.sections;
+  const hasForm = sections || (r.create_report && r.create_report.chords) || (r.waveform && r.waveform.peaks && r.waveform.peaks.length);
   parts.push(h("section", { class: "panel" }, h("h2", {}, "Structure and chords"),
-    hasForm ? timeline(r) : h("p", { class: "muted" }, (r.structure && r.structure.reason) || "No sections for this audio."),
+    hasForm ? timeline(r) : null,
+    sections ? null : h("p", { class: "muted" }, (r.structure && r.structure.reason) || "No sections for this audio."),
     r.create_report && r.create_report.progression ? h("p", {}, "Progression: ", h("strong", {}, r.create_report.progression.roman), " (", r.create_report.progression.names, ")") : null,
     r.create_report && r.create_report.suggested_vocal_key ? h("p", {}, "Suggested vocal key: ", r.create_report.suggested_vocal_key) : null));
   parts.push(h("section", { class: "panel" }, h("h2", {}, "Loudness against platform targets"), loudnessTable(r)));

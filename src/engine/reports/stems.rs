@@ -2,15 +2,14 @@
 //! permissive weights ships in a package registry), so no stem audio exists and `quality_pct`
 //! is `null`. Per stem it says whether the part is there, in how much of the file, and its share
 //! of the energy, from the harmonic/percussive split, the low band and the tagger's classes.
+//! Whether drums play is measured beside the tagger (`Tagging::drums_present`), where mood
+//! reads it too.
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::tags::{Tagging, VocalsReport, labels};
 
 pub const METHOD: &str = "estimate";
-/// Drums: the percussive part's share of energy in a segment, or the tagger's drum classes.
-const DRUMS_PERCUSSIVE: f32 = 0.12;
-const DRUMS_TAGGED: f32 = 0.3;
 /// Bass: harmonic energy below 250 Hz as a share of all energy.
 const BASS_SHARE: f32 = 0.05;
 const BASS_TAGGED: f32 = 0.2;
@@ -45,16 +44,10 @@ fn pct(x: f32) -> u32 {
     (100.0 * x.clamp(0.0, 1.0)).round() as u32
 }
 
-/// Drums in one segment: a strong percussive part, or drum classes from the tagger.
-fn drums_in(perc: f32, probs: Option<&Vec<f32>>) -> bool {
-    perc >= DRUMS_PERCUSSIVE
-        || probs.is_some_and(|p| labels::max_of(p, labels::DRUM_CLASSES) >= DRUMS_TAGGED)
-}
-
 pub fn report(t: &Tagging, vocals: &VocalsReport) -> StemsReport {
     let d = &t.descriptors;
     let segs = &d.segments;
-    let audible: Vec<usize> = (0..segs.len()).filter(|&i| segs[i].level > 1e-7).collect();
+    let audible = t.audible();
     if audible.is_empty() {
         return StemsReport {
             method: METHOD.to_string(),
@@ -66,11 +59,12 @@ pub fn report(t: &Tagging, vocals: &VocalsReport) -> StemsReport {
     let probs = |i: usize| t.per_segment.get(i);
     let share = |f: &dyn Fn(usize) -> bool| audible.iter().filter(|&&i| f(i)).count() as f32 / n;
 
-    let drum_presence = share(&|i| drums_in(segs[i].percussive_share, probs(i)));
-    // A file has drums when they play in at least a quarter of it, or clearly overall.
-    let drums_present = drum_presence >= 0.25 || drums_in(d.percussive_share, t.mean.as_ref());
+    let drum_presence = t.drum_presence().unwrap_or(0.0);
+    let drums_present = t.drums_present();
+    // The soft mask's percussive share: a binary mask leaves out the bins drums share with
+    // the other parts, and so underestimates them.
     let drums_energy = if drums_present {
-        d.percussive_share
+        d.percussive_soft
     } else {
         0.0
     };
@@ -108,8 +102,8 @@ pub fn report(t: &Tagging, vocals: &VocalsReport) -> StemsReport {
             presence_pct: pct(drum_presence),
             energy_share_pct: Some(pct(drums_energy)),
             quality_pct: None,
-            basis: "percussive share of a median-filter harmonic/percussive split, and the \
-                    tagger's drum classes"
+            basis: "a repeating, noise-like percussive part (median-filter harmonic/percussive \
+                    split with a soft mask), and the tagger's drum classes"
                 .into(),
         },
         Stem {

@@ -108,6 +108,11 @@ impl Input {
     }
 }
 
+/// A segment where one of the tagger's drum classes reaches this probability has drums.
+const DRUMS_TAGGED: f32 = 0.3;
+/// A file has drums when they are heard in at least this share of its audible segments.
+const DRUMS_PRESENCE: f32 = 0.25;
+
 /// The tagger's answer for one file: class probabilities per segment and their mean, and the
 /// descriptors; `error` when the model could not run.
 pub struct Tagging {
@@ -156,6 +161,43 @@ impl Tagging {
             descriptors,
             error,
         }
+    }
+
+    /// Indexes of the segments with sound in them.
+    pub fn audible(&self) -> Vec<usize> {
+        let segs = &self.descriptors.segments;
+        (0..segs.len()).filter(|&i| segs[i].level > 1e-7).collect()
+    }
+
+    /// Share of the audible segments (0..1) in which drums are heard, from the signal
+    /// ([`descriptors::Segment::drums_heard`]) or from the tagger's drum classes; `None` when
+    /// nothing is audible.
+    pub fn drum_presence(&self) -> Option<f32> {
+        let audible = self.audible();
+        if audible.is_empty() {
+            return None;
+        }
+        let heard = audible
+            .iter()
+            .filter(|&&i| {
+                self.descriptors.segments[i].drums_heard()
+                    || self
+                        .per_segment
+                        .get(i)
+                        .is_some_and(|p| labels::max_of(p, labels::DRUM_CLASSES) >= DRUMS_TAGGED)
+            })
+            .count();
+        Some(heard as f32 / audible.len() as f32)
+    }
+
+    /// Whether the file has a drum part: drums in at least a quarter of it, or drum classes
+    /// clearly heard by the tagger overall.
+    pub fn drums_present(&self) -> bool {
+        self.drum_presence().is_some_and(|p| p >= DRUMS_PRESENCE)
+            || self
+                .mean
+                .as_ref()
+                .is_some_and(|p| labels::max_of(p, labels::DRUM_CLASSES) >= DRUMS_TAGGED)
     }
 
     /// Why music-specific sections are null, or `None` when the audio is music.

@@ -521,9 +521,10 @@ pub async fn search(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let base = base_url(&ctx);
     let (page, more) = {
         let index = ctx.state.library.index();
-        let ranked = index.search(query, &filters);
-        let more = ranked.len() > offset + limit;
+        let ranked = index.search(query, &filters, offset.saturating_add(limit));
+        let more = ranked.total > offset + limit;
         let page: Vec<Value> = ranked
+            .hits
             .iter()
             .skip(offset)
             .take(limit)

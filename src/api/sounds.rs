@@ -416,7 +416,13 @@ pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
 }
 
 /// Scheme and authority the client reached us by, for absolute URLs in responses.
+/// The scheme and authority (and path prefix) absolute links are built on: `library.public_url`
+/// when set (behind a proxy the `Host` header names the proxy's upstream, not what clients
+/// reach), else the listener's scheme and the request's `Host`.
 fn base_url(ctx: &Ctx) -> String {
+    if let Some(url) = &ctx.state.config.library.public_url {
+        return url.clone();
+    }
     let scheme = if ctx.state.config.server.tls.is_some() {
         "https"
     } else {

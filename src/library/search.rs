@@ -14,6 +14,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
+use super::categories::{CATEGORIES, LICENSE_TYPES};
 use super::synonyms;
 use super::text::{distance_within, is_stopword, query_words, stem, tokens, typo_budget};
 use crate::store::schema::SoundRecord;
@@ -43,9 +44,29 @@ pub struct Filters {
 struct Doc {
     id: String,
     sound: Arc<SoundRecord>,
-    lens: [u32; FIELDS],
     /// Distinct terms, for removal.
     terms: Vec<String>,
+}
+
+/// What scoring and filtering read of a document, packed densely by slot so walking a
+/// posting list does not chase a pointer per posting.
+#[derive(Clone, Copy, Default)]
+struct Meta {
+    lens: [u32; FIELDS],
+    duration_s: f64,
+    /// Position in `CATEGORIES` and `LICENSE_TYPES`; [`UNKNOWN`] for anything else.
+    category: u8,
+    license_type: u8,
+}
+
+/// The code of a category or licence type outside the fixed lists (a filter is always on one
+/// of them, so it never matches this).
+const UNKNOWN: u8 = u8::MAX;
+
+fn code(list: &[&str], value: &str) -> u8 {
+    list.iter()
+        .position(|x| *x == value)
+        .map_or(UNKNOWN, |i| i as u8)
 }
 
 #[derive(Clone, Copy)]
@@ -57,6 +78,7 @@ struct Posting {
 #[derive(Default)]
 pub struct Index {
     docs: Vec<Option<Doc>>,
+    metas: Vec<Meta>,
     free: Vec<u32>,
     slot_of: HashMap<String, u32>,
     postings: HashMap<String, Vec<Posting>>,
@@ -117,8 +139,15 @@ impl Index {
             Some(s) => s,
             None => {
                 self.docs.push(None);
+                self.metas.push(Meta::default());
                 (self.docs.len() - 1) as u32
             }
+        };
+        self.metas[slot as usize] = Meta {
+            lens,
+            duration_s: sound.duration_s,
+            category: code(&CATEGORIES, &sound.category),
+            license_type: code(&LICENSE_TYPES, &sound.license_type),
         };
         let mut terms = Vec::with_capacity(tf.len());
         for (term, counts) in tf {
@@ -141,7 +170,6 @@ impl Index {
         self.docs[slot as usize] = Some(Doc {
             id: id.to_string(),
             sound,
-            lens,
             terms,
         });
     }
@@ -169,7 +197,11 @@ impl Index {
                 }
             }
         }
-        for (sum, len) in self.len_sum.iter_mut().zip(doc.lens) {
+        let lens = self
+            .metas
+            .get(slot as usize)
+            .map_or([0; FIELDS], |m| m.lens);
+        for (sum, len) in self.len_sum.iter_mut().zip(lens) {
             *sum -= u64::from(len);
         }
         self.live -= 1;
@@ -263,11 +295,16 @@ impl Index {
         // Length normalisation as `a + b * len` per field, so each posting costs a multiply.
         let norm_a: [f32; FIELDS] = std::array::from_fn(|f| 1.0 - B[f]);
         let norm_b: [f32; FIELDS] = std::array::from_fn(|f| B[f] / avg[f]);
-        let allowed = |d: &Doc| -> bool {
-            let s = &d.sound;
-            filters.category.is_none_or(|c| s.category == c)
-                && filters.duration_max.is_none_or(|m| s.duration_s <= m)
-                && filters.license_type.is_none_or(|l| s.license_type == l)
+        // A filter names one of the fixed categories and licence types; anything else (never
+        // produced by the API) matches nothing rather than everything.
+        let wanted = |list: &[&str], v: &str| -> u8 { code(list, v).min(UNKNOWN - 1) };
+        let category = filters.category.map(|c| wanted(&CATEGORIES, c));
+        let license_type = filters.license_type.map(|l| wanted(&LICENSE_TYPES, l));
+        let duration_max = filters.duration_max;
+        let allowed = |m: &Meta| -> bool {
+            category.is_none_or(|c| m.category == c)
+                && license_type.is_none_or(|l| m.license_type == l)
+                && duration_max.is_none_or(|d| m.duration_s <= d)
         };
         sc.reset(self.docs.len());
         for (wi, forms) in words.iter().enumerate() {
@@ -293,32 +330,21 @@ impl Index {
                 let scale = weight * idf;
                 for p in list {
                     let slot = p.slot as usize;
-                    // A document refused by the filters is remembered as refused (NaN), so
-                    // the filters run once per document and query.
-                    let best = sc.word_best[slot];
-                    if best.is_nan() {
-                        continue;
-                    }
-                    if sc.checked[slot] == 0 {
-                        let ok = matches!(self.docs.get(slot), Some(Some(d)) if allowed(d));
-                        sc.checked[slot] = 1;
-                        sc.checked_list.push(p.slot);
-                        if !ok {
-                            sc.word_best[slot] = f32::NAN;
-                            continue;
-                        }
-                    }
-                    let Some(Some(doc)) = self.docs.get(slot) else {
+                    let Some(meta) = self.metas.get(slot) else {
                         continue;
                     };
+                    if !allowed(meta) {
+                        continue;
+                    }
                     let mut tf = 0.0f32;
                     for f in 0..FIELDS {
                         if p.tf[f] > 0 {
-                            let norm = norm_a[f] + norm_b[f] * doc.lens[f] as f32;
+                            let norm = norm_a[f] + norm_b[f] * meta.lens[f] as f32;
                             tf += WEIGHTS[f] * f32::from(p.tf[f]) / norm;
                         }
                     }
                     let s = scale * tf / (K1 + tf);
+                    let best = sc.word_best[slot];
                     if best == 0.0 {
                         sc.word_touched.push(p.slot);
                     }
@@ -344,15 +370,16 @@ impl Index {
             BinaryHeap::with_capacity(top.min(sc.touched.len()) + 1);
         for &slot in &sc.touched {
             let i = slot as usize;
+            // Documents matching more of the query's words come first at equal strength.
+            let coverage = sc.mask[i].count_ones() as f32 / n_words;
+            let score = sc.score[i] * (0.5 + 0.5 * coverage);
+            if heap.len() == top && heap.peek().is_some_and(|weakest| score < weakest.0.score) {
+                continue;
+            }
             let Some(Some(doc)) = self.docs.get(i) else {
                 continue;
             };
-            // Documents matching more of the query's words come first at equal strength.
-            let coverage = sc.mask[i].count_ones() as f32 / n_words;
-            let hit = Hit {
-                score: sc.score[i] * (0.5 + 0.5 * coverage),
-                id: &doc.id,
-            };
+            let hit = Hit { score, id: &doc.id };
             if heap.len() < top {
                 heap.push(Reverse(hit));
             } else if heap.peek().is_some_and(|weakest| hit > weakest.0) {
@@ -414,13 +441,10 @@ struct Scratch {
     score: Vec<f32>,
     /// Which query words each document matched.
     mask: Vec<u32>,
-    /// The best match of the current query word per document; NaN for a filtered-out one.
+    /// The best match of the current query word per document.
     word_best: Vec<f32>,
-    /// Whether the filters were run on the document.
-    checked: Vec<u8>,
     touched: Vec<u32>,
     word_touched: Vec<u32>,
-    checked_list: Vec<u32>,
 }
 
 impl Scratch {
@@ -429,7 +453,6 @@ impl Scratch {
             self.score.resize(slots, 0.0);
             self.mask.resize(slots, 0);
             self.word_best.resize(slots, 0.0);
-            self.checked.resize(slots, 0);
         }
     }
 
@@ -438,13 +461,8 @@ impl Scratch {
             self.score[slot as usize] = 0.0;
             self.mask[slot as usize] = 0;
         }
-        for &slot in &self.checked_list {
-            self.checked[slot as usize] = 0;
-            self.word_best[slot as usize] = 0.0;
-        }
         self.touched.clear();
         self.word_touched.clear();
-        self.checked_list.clear();
     }
 }
 

@@ -83,9 +83,9 @@ fn relevance(library: &str, queries: &str, out: &str) {
             license_type: f["license"].as_str().and_then(categories::license_type),
         };
         let ids: Vec<String> = index
-            .search(q["q"].as_str().unwrap_or(""), &filters)
+            .search(q["q"].as_str().unwrap_or(""), &filters, 100)
+            .hits
             .into_iter()
-            .take(100)
             .map(|(id, _)| id)
             .collect();
         lines.push_str(&serde_json::json!({"query_id": q["id"], "ids": ids}).to_string());

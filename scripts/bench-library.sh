@@ -8,12 +8,15 @@
 #  3. import of LIBRARY (default ../shared/library/library.json) with `tonearm library import`;
 #  4. a 60 s stereo file downloaded as mp3320 normalised (first request: decode, encode, check).
 # Usage: scripts/bench-library.sh [N=100000] [LIBRARY.json] [duration=10s] [connections=16]
+# SERVER_NICE=-10 runs the server (and wrk) at a higher priority, to see the search's own latency
+# apart from the scheduling delays other work on a busy machine causes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 LIBRARY=${2:-../shared/library/library.json}
 DURATION=${3:-10s}
 CONNS=${4:-16}
+NICE=${SERVER_NICE:-0}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 2; }
 cargo build --release --quiet --bin tonearm
 cargo bench --bench library --no-run --quiet 2>/dev/null
@@ -36,7 +39,7 @@ credits_per_month = 1000
 TOML
 }
 start() {
-  $BIN serve --config "$WORK/tonearm.toml" > "$WORK/out" 2> "$WORK/err" &
+  nice -n "$NICE" $BIN serve --config "$WORK/tonearm.toml" > "$WORK/out" 2> "$WORK/err" &
   PID=$!
   for _ in $(seq 600); do grep -q "listening on" "$WORK/out" 2>/dev/null && break; sleep 0.1; done
   ADDR=$(sed -n 's/^listening on //p' "$WORK/out")
@@ -67,11 +70,13 @@ print("paths = {" + ",".join(json.dumps(p) for p in paths) + "}")
 print("i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i], {[\"Authorization\"] = \"Bearer KEY\"})\nend".replace("KEY", sys.argv[2]))
 PY
 latency() { awk '/ 50%/ {p50=$2} / 99%/ {p99=$2} /Requests\/sec/ {rps=$2} END {print "p50", p50, "p99", p99, "req/s", rps}'; }
-echo "healthz: $(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "http://$ADDR/healthz" | latency)"
-OUT=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$WORK/search.lua" "http://$ADDR")
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "healthz: $(nice -n "$NICE" wrk -t2 -c"$CONNS" -d"$DURATION" --latency "http://$ADDR/healthz" | latency)"
+OUT=$(nice -n "$NICE" wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$WORK/search.lua" "http://$ADDR")
 echo "$OUT" | grep -q "Non-2xx" && { echo "non-2xx answers:"; echo "$OUT"; exit 1; }
 echo "search:  $(echo "$OUT" | latency)"
-echo "search one connection: $(wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/search.lua" "http://$ADDR" | latency)"
+echo "search one connection: $(nice -n "$NICE" wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/search.lua" "http://$ADDR" | latency)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "rss_after_load_mb $(rss_mb)"
 stop
 echo "== SQLite FTS5 on the same data and queries"
@@ -83,7 +88,8 @@ TOKEN=$($BIN admin bootstrap --json --config "$WORK/tonearm.toml" | json '["toke
 start
 export TONEARM_URL="http://$ADDR" TONEARM_TOKEN="$TOKEN"
 T0=$(date +%s.%N)
-$BIN library import "$LIBRARY" 2>/dev/null | head -1
+# A library with refusals makes the command exit non-zero; the summary says why.
+{ $BIN library import "$LIBRARY" 2>/dev/null || true; } | tail -1
 T1=$(date +%s.%N)
 python3 - "$LIBRARY" "$T0" "$T1" <<'PY'
 import json, sys

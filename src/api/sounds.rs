@@ -416,7 +416,13 @@ pub async fn delete(ctx: Ctx) -> Result<Response<Body>, ApiError> {
 }
 
 /// Scheme and authority the client reached us by, for absolute URLs in responses.
+/// The scheme and authority (and path prefix) absolute links are built on: `library.public_url`
+/// when set (behind a proxy the `Host` header names the proxy's upstream, not what clients
+/// reach), else the listener's scheme and the request's `Host`.
 fn base_url(ctx: &Ctx) -> String {
+    if let Some(url) = &ctx.state.config.library.public_url {
+        return url.clone();
+    }
     let scheme = if ctx.state.config.server.tls.is_some() {
         "https"
     } else {
@@ -521,9 +527,10 @@ pub async fn search(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let base = base_url(&ctx);
     let (page, more) = {
         let index = ctx.state.library.index();
-        let ranked = index.search(query, &filters);
-        let more = ranked.len() > offset + limit;
+        let ranked = index.search(query, &filters, offset.saturating_add(limit));
+        let more = ranked.total > offset + limit;
         let page: Vec<Value> = ranked
+            .hits
             .iter()
             .skip(offset)
             .take(limit)

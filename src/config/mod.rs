@@ -2,6 +2,7 @@
 //! (`TONEARM_LISTEN`, `TONEARM_DATA_DIR`), validated into typed values at start-up. Reads the
 //! config file and the environment; nothing else.
 
+pub mod library;
 pub mod ops;
 mod raw;
 
@@ -25,6 +26,7 @@ pub struct Config {
     pub metrics: ops::MetricsConfig,
     pub audit: ops::AuditConfig,
     pub leaks: ops::LeaksConfig,
+    pub library: library::LibraryConfig,
     /// Plans by name; always holds `default`.
     pub plans: BTreeMap<String, Plan>,
     /// The validated file as written plus defaults, for `tonearm config print`.
@@ -435,6 +437,7 @@ impl Config {
             metrics: ops::metrics(&v, &raw.metrics)?,
             audit: ops::audit(&v, &raw.audit)?,
             leaks: ops::leaks(&v, &raw.leaks)?,
+            library: library::library(&v, &raw.library)?,
             plans,
             raw,
             overridden: Vec::new(),

@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub metrics: super::ops::RawMetrics,
     pub audit: super::ops::RawAudit,
     pub leaks: super::ops::RawLeaks,
+    pub library: super::library::RawLibrary,
     pub plans: BTreeMap<String, RawPlan>,
     pub mix: RawMix,
 }

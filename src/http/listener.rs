@@ -5,8 +5,8 @@
 use std::io;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -312,6 +312,9 @@ struct Activity {
     /// When bytes of a request head not yet complete first arrived (ms since `start`, plus 1;
     /// 0 when none is pending): bytes that arrive while no request is in flight start one.
     head_since_ms: AtomicU64,
+    /// Set by the first bytes read: whether the client spoke HTTP/2 (its preface starts "PRI"),
+    /// whose frames between requests (pings, window updates) start no request head.
+    http2: OnceLock<bool>,
 }
 
 impl Activity {
@@ -322,6 +325,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             head_since_ms: AtomicU64::new(0),
+            http2: OnceLock::new(),
         }
     }
 
@@ -330,10 +334,11 @@ impl Activity {
             .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Bytes arrived: when no request is in flight they are the start of the next head.
-    fn read_some(&self) {
+    /// `bytes` arrived: on HTTP/1, when no request is in flight, they start the next head.
+    fn read_some(&self, bytes: &[u8]) {
         self.touch();
-        if self.in_flight.load(Ordering::SeqCst) == 0 {
+        let http2 = *self.http2.get_or_init(|| bytes.starts_with(b"PRI"));
+        if !http2 && self.in_flight.load(Ordering::SeqCst) == 0 {
             let now = self.start.elapsed().as_millis() as u64 + 1;
             let _ = self
                 .head_since_ms
@@ -440,7 +445,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for TrackedIo<I> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.read_some();
+            self.activity.read_some(&buf.filled()[before..]);
         }
         r
     }

@@ -126,12 +126,16 @@ pub fn measure(pcm: &Pcm) -> Measured {
     }
 }
 
-/// The strongest local maxima of the average magnitude spectrum (Hann-windowed 4096-point
-/// frames of the mono mix): (Hz, dB relative to the strongest), strongest first.
+/// The strongest peaks of the average power spectrum of the mono mix, (Hz, dB relative to the
+/// strongest), strongest first. Frames of 4096 points are Blackman-Harris windowed (side lobes
+/// below −92 dB, so one sine is one peak, not a comb of leakage); a peak is a local maximum
+/// that stands at least [`PEAK_PROMINENCE_DB`] above the valleys on either side, at most
+/// [`PEAK_FLOOR_DB`] below the strongest, and further than the window's main lobe from a
+/// stronger peak.
 pub fn spectral_peaks(pcm: &Pcm, count: usize) -> Vec<(f32, f32)> {
     const N: usize = 4096;
     let frames = pcm.frames();
-    if frames == 0 {
+    if frames < 16 {
         return Vec::new();
     }
     let ch = pcm.channels() as f32;
@@ -140,8 +144,14 @@ pub fn spectral_peaks(pcm: &Pcm, count: usize) -> Vec<(f32, f32)> {
         .collect();
     let mut planner = realfft::RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(N);
-    let window: Vec<f32> = (0..N)
-        .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / N as f32).cos())
+    // A sound shorter than a frame is windowed over its own length (then zero-padded), so its
+    // abrupt end does not smear the spectrum.
+    let len = frames.min(N);
+    let window: Vec<f32> = (0..len)
+        .map(|i| {
+            let x = 2.0 * std::f32::consts::PI * i as f32 / (len - 1) as f32;
+            0.35875 - 0.48829 * x.cos() + 0.14128 * (2.0 * x).cos() - 0.01168 * (3.0 * x).cos()
+        })
         .collect();
     let mut input = fft.make_input_vec();
     let mut output = fft.make_output_vec();
@@ -151,7 +161,10 @@ pub fn spectral_peaks(pcm: &Pcm, count: usize) -> Vec<(f32, f32)> {
     let mut start = 0;
     loop {
         for (i, x) in input.iter_mut().enumerate() {
-            *x = mono.get(start + i).copied().unwrap_or(0.0) * window[i];
+            *x = match window.get(i) {
+                Some(w) => mono.get(start + i).copied().unwrap_or(0.0) * w,
+                None => 0.0,
+            };
         }
         if fft.process(&mut input, &mut output).is_err() {
             return Vec::new();
@@ -165,35 +178,86 @@ pub fn spectral_peaks(pcm: &Pcm, count: usize) -> Vec<(f32, f32)> {
         }
     }
     let bin_hz = pcm.rate as f32 / N as f32;
+    pick_peaks(&power, count)
+        .into_iter()
+        .map(|(pos, db)| {
+            let hz = (pos as f32 * bin_hz * 10.0).round() / 10.0;
+            (hz, (db as f32 * 10.0).round() / 10.0)
+        })
+        .collect()
+}
+
+/// How far a spectral peak must rise above the lower of the deepest points between it and a
+/// higher bin on each side.
+pub const PEAK_PROMINENCE_DB: f64 = 10.0;
+/// How far below the strongest a spectral peak may be.
+pub const PEAK_FLOOR_DB: f64 = -60.0;
+/// Half the main lobe of the 4-term Blackman-Harris window, in bins: a weaker maximum this
+/// close to a stronger peak is part of it.
+const PEAK_MIN_DISTANCE_BINS: f64 = 4.0;
+
+/// Peaks of a power spectrum: (position in bins and dB relative to the strongest, both
+/// interpolated between bins), strongest first, at most `count`.
+fn pick_peaks(power: &[f64], count: usize) -> Vec<(f64, f64)> {
     let max = power.iter().copied().fold(0.0f64, f64::max);
-    if max <= 0.0 {
+    if max <= 0.0 || power.len() < 4 {
         return Vec::new();
     }
-    let mut peaks: Vec<(usize, f64)> = (2..power.len() - 1)
-        .filter(|&k| power[k] > power[k - 1] && power[k] >= power[k + 1])
+    let floor = max * 10f64.powf(PEAK_FLOOR_DB / 10.0);
+    let prominence = 10f64.powf(PEAK_PROMINENCE_DB / 10.0);
+    let n = power.len();
+    // The deepest point on one side before the spectrum rises above `p`.
+    let valley = |k: usize, step: isize| -> f64 {
+        let p = power[k];
+        let mut low = p;
+        let mut j = k as isize + step;
+        while j >= 0 && (j as usize) < n {
+            let v = power[j as usize];
+            if v > p {
+                break;
+            }
+            low = low.min(v);
+            j += step;
+        }
+        low
+    };
+    let mut candidates: Vec<(usize, f64)> = (2..n - 1)
+        .filter(|&k| power[k] > power[k - 1] && power[k] >= power[k + 1] && power[k] >= floor)
+        .filter(|&k| power[k] >= prominence * valley(k, -1).max(valley(k, 1)))
         .map(|k| (k, power[k]))
         .collect();
-    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
-    peaks
+    candidates.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut picked: Vec<(f64, f64)> = Vec::new();
+    for (k, p) in candidates {
+        if picked.len() == count {
+            break;
+        }
+        // Parabolic interpolation of the peak's position between bins, on log power.
+        let (a, b, c) = (
+            power[k - 1].max(1e-30).ln(),
+            p.max(1e-30).ln(),
+            power[k + 1].max(1e-30).ln(),
+        );
+        let denom = a - 2.0 * b + c;
+        let shift = if denom.abs() > 1e-12 {
+            (0.5 * (a - c) / denom).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
+        let pos = k as f64 + shift;
+        if picked
+            .iter()
+            .any(|(q, _)| (q - pos).abs() <= PEAK_MIN_DISTANCE_BINS)
+        {
+            continue;
+        }
+        // The level at the interpolated top, in natural log of power.
+        picked.push((pos, b - 0.25 * (a - c) * shift));
+    }
+    let top = picked.first().map_or(0.0, |p| p.1);
+    picked
         .into_iter()
-        .take(count)
-        .map(|(k, p)| {
-            // Parabolic interpolation of the peak's position between bins.
-            let (a, b, c) = (
-                power[k - 1].max(1e-30).ln(),
-                p.max(1e-30).ln(),
-                power[k + 1].max(1e-30).ln(),
-            );
-            let denom = a - 2.0 * b + c;
-            let shift = if denom.abs() > 1e-12 {
-                0.5 * (a - c) / denom
-            } else {
-                0.0
-            };
-            let hz = ((k as f64 + shift) as f32 * bin_hz * 10.0).round() / 10.0;
-            let db = ((10.0 * (p / max).log10()) as f32 * 10.0).round() / 10.0;
-            (hz, db)
-        })
+        .map(|(pos, level)| (pos, 10.0 * (level - top) / std::f64::consts::LN_10))
         .collect()
 }
 
@@ -524,6 +588,59 @@ mod tests {
             std::fs::write(&p, &bytes).unwrap();
             let tp = true_peak_db(&decode(&p).unwrap().planes).unwrap();
             assert!((tp - TARGET_DBTP).abs() <= TOLERANCE_DB, "{f:?}: {tp}");
+        }
+    }
+
+    fn sines(rate: u32, secs: f64, parts: &[(f32, f32)]) -> Pcm {
+        let n = (f64::from(rate) * secs) as usize;
+        let p: Vec<f32> = (0..n)
+            .map(|i| {
+                let t = i as f64 / f64::from(rate);
+                parts
+                    .iter()
+                    .map(|&(hz, amp)| {
+                        amp * (2.0 * std::f64::consts::PI * f64::from(hz) * t).sin() as f32
+                    })
+                    .sum()
+            })
+            .collect();
+        Pcm {
+            rate,
+            planes: vec![p],
+            bit_depth: Some(16),
+        }
+    }
+
+    #[test]
+    fn one_sine_is_one_spectral_peak_and_two_are_two() {
+        for rate in [44_100, 48_000] {
+            let bin = rate as f32 / 4096.0;
+            for secs in [0.05, 0.5, 3.0] {
+                let peaks = spectral_peaks(&sines(rate, secs, &[(1000.0, 0.5)]), 8);
+                assert_eq!(peaks.len(), 1, "{rate} Hz, {secs} s: {peaks:?}");
+                assert!((peaks[0].0 - 1000.0).abs() <= bin, "{peaks:?}");
+                assert_eq!(peaks[0].1, 0.0);
+            }
+            let peaks = spectral_peaks(&sines(rate, 2.0, &[(1000.0, 0.5), (3150.0, 0.1)]), 8);
+            assert_eq!(peaks.len(), 2, "{peaks:?}");
+            assert!((peaks[0].0 - 1000.0).abs() <= bin, "{peaks:?}");
+            assert!((peaks[1].0 - 3150.0).abs() <= bin, "{peaks:?}");
+            assert!((peaks[1].1 - (-14.0)).abs() < 0.5, "{peaks:?}");
+        }
+        // A square wave's odd harmonics are real peaks, not leakage: they stay.
+        let square = Pcm {
+            rate: 48_000,
+            planes: vec![
+                (0..48_000)
+                    .map(|i| if (i / 24) % 2 == 0 { 0.5 } else { -0.5 })
+                    .collect(),
+            ],
+            bit_depth: Some(16),
+        };
+        let peaks = spectral_peaks(&square, 4);
+        assert_eq!(peaks.len(), 4, "{peaks:?}");
+        for (p, hz) in peaks.iter().zip([1000.0, 3000.0, 5000.0, 7000.0]) {
+            assert!((p.0 - hz).abs() <= 12.0, "{peaks:?}");
         }
     }
 

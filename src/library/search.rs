@@ -2,12 +2,19 @@
 //! step with every import, edit and deletion. Ranking is BM25F over four weighted fields (title,
 //! tags, category with subcategory, description) on stemmed tokens; a query word also matches
 //! vocabulary within its typo budget, words it is a prefix of, and its synonyms, each at a
-//! discount, so the best spelling still ranks first. Filters are applied before scoring and
-//! are never violated.
+//! discount, so the best spelling still ranks first (a word found as typed in many sounds is
+//! not expanded). Filters are applied before scoring and are never violated.
+//!
+//! A query's scores are summed in per-thread dense arrays indexed by document slot (reset
+//! through the list of slots it touched), and only the requested number of best results is kept,
+//! in a heap, so a query costs the postings it walks and not a hash map or a sort of every match.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
+use super::categories::{CATEGORIES, LICENSE_TYPES};
 use super::synonyms;
 use super::text::{distance_within, is_stopword, query_words, stem, tokens, typo_budget};
 use crate::store::schema::SoundRecord;
@@ -23,6 +30,8 @@ const TYPO_WEIGHT: f32 = 0.7;
 const TYPO_WEIGHT_KNOWN: f32 = 0.25;
 const PREFIX_WEIGHT: f32 = 0.45;
 const SYNONYM_WEIGHT: f32 = 0.75;
+/// Sounds a word must be found in, as typed, for its typo and prefix expansion to be skipped.
+const FREQUENT: usize = 1000;
 
 /// Filters of a search; every result satisfies all of them.
 #[derive(Debug, Clone, Default)]
@@ -35,9 +44,29 @@ pub struct Filters {
 struct Doc {
     id: String,
     sound: Arc<SoundRecord>,
-    lens: [u32; FIELDS],
     /// Distinct terms, for removal.
     terms: Vec<String>,
+}
+
+/// What scoring and filtering read of a document, packed densely by slot so walking a
+/// posting list does not chase a pointer per posting.
+#[derive(Clone, Copy, Default)]
+struct Meta {
+    lens: [u32; FIELDS],
+    duration_s: f64,
+    /// Position in `CATEGORIES` and `LICENSE_TYPES`; [`UNKNOWN`] for anything else.
+    category: u8,
+    license_type: u8,
+}
+
+/// The code of a category or licence type outside the fixed lists (a filter is always on one
+/// of them, so it never matches this).
+const UNKNOWN: u8 = u8::MAX;
+
+fn code(list: &[&str], value: &str) -> u8 {
+    list.iter()
+        .position(|x| *x == value)
+        .map_or(UNKNOWN, |i| i as u8)
 }
 
 #[derive(Clone, Copy)]
@@ -49,6 +78,7 @@ struct Posting {
 #[derive(Default)]
 pub struct Index {
     docs: Vec<Option<Doc>>,
+    metas: Vec<Meta>,
     free: Vec<u32>,
     slot_of: HashMap<String, u32>,
     postings: HashMap<String, Vec<Posting>>,
@@ -109,8 +139,15 @@ impl Index {
             Some(s) => s,
             None => {
                 self.docs.push(None);
+                self.metas.push(Meta::default());
                 (self.docs.len() - 1) as u32
             }
+        };
+        self.metas[slot as usize] = Meta {
+            lens,
+            duration_s: sound.duration_s,
+            category: code(&CATEGORIES, &sound.category),
+            license_type: code(&LICENSE_TYPES, &sound.license_type),
         };
         let mut terms = Vec::with_capacity(tf.len());
         for (term, counts) in tf {
@@ -133,7 +170,6 @@ impl Index {
         self.docs[slot as usize] = Some(Doc {
             id: id.to_string(),
             sound,
-            lens,
             terms,
         });
     }
@@ -161,7 +197,11 @@ impl Index {
                 }
             }
         }
-        for (sum, len) in self.len_sum.iter_mut().zip(doc.lens) {
+        let lens = self
+            .metas
+            .get(slot as usize)
+            .map_or([0; FIELDS], |m| m.lens);
+        for (sum, len) in self.len_sum.iter_mut().zip(lens) {
             *sum -= u64::from(len);
         }
         self.live -= 1;
@@ -180,13 +220,18 @@ impl Index {
                 out.push((t, w));
             }
         };
-        let known = self.postings.contains_key(&stemmed);
+        let df = self.postings.get(&stemmed).map_or(0, Vec::len);
+        let known = df > 0;
         if known {
             add(stemmed.clone(), 1.0, &mut out);
         }
+        // A word found as typed in many sounds is taken as meant: its typo neighbours and
+        // longer words would only add weaker matches behind more results than anyone pages
+        // through, at the cost of walking their posting lists.
+        let respell = df < FREQUENT;
         let n = stemmed.chars().count();
         let budget = typo_budget(word.chars().count());
-        if budget > 0 {
+        if respell && budget > 0 {
             let lo = n.saturating_sub(budget);
             let hi = (n + budget).min(self.vocab_by_len.len().saturating_sub(1));
             for len in lo..=hi {
@@ -206,7 +251,7 @@ impl Index {
             }
         }
         // A word typed as the start of a longer one ("foot" → "footstep"; search as you type).
-        if n >= 4 {
+        if respell && n >= 4 {
             for bucket in self.vocab_by_len.iter().skip(n + 1) {
                 for t in bucket {
                     if t.starts_with(&stemmed) {
@@ -224,79 +269,368 @@ impl Index {
         out
     }
 
-    /// Ranked ids of the sounds matching `query` within `filters`, best first.
-    pub fn search(&self, query: &str, filters: &Filters) -> Vec<(String, f32)> {
+    /// The `top` best sounds matching `query` within `filters`, best first, and how many
+    /// sounds match in all.
+    pub fn search(&self, query: &str, filters: &Filters, top: usize) -> Ranked {
         let words = query_words(query);
-        if words.is_empty() || self.live == 0 {
-            return Vec::new();
+        if words.is_empty() || self.live == 0 || top == 0 {
+            return Ranked::default();
         }
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            self.rank(&words, filters, top, &mut scratch)
+        })
+    }
+
+    fn rank(
+        &self,
+        words: &[Vec<String>],
+        filters: &Filters,
+        top: usize,
+        sc: &mut Scratch,
+    ) -> Ranked {
         let n_docs = self.live as f32;
         let avg: [f32; FIELDS] =
             std::array::from_fn(|f| (self.len_sum[f] as f32 / n_docs).max(1.0));
-        let allowed = |slot: u32| -> bool {
-            let Some(Some(d)) = self.docs.get(slot as usize) else {
-                return false;
-            };
-            let s = &d.sound;
-            filters.category.is_none_or(|c| s.category == c)
-                && filters.duration_max.is_none_or(|m| s.duration_s <= m)
-                && filters.license_type.is_none_or(|l| s.license_type == l)
+        // Length normalisation as `a + b * len` per field, so each posting costs a multiply.
+        let norm_a: [f32; FIELDS] = std::array::from_fn(|f| 1.0 - B[f]);
+        let norm_b: [f32; FIELDS] = std::array::from_fn(|f| B[f] / avg[f]);
+        // A filter names one of the fixed categories and licence types; anything else (never
+        // produced by the API) matches nothing rather than everything.
+        let wanted = |list: &[&str], v: &str| -> u8 { code(list, v).min(UNKNOWN - 1) };
+        let category = filters.category.map(|c| wanted(&CATEGORIES, c));
+        let license_type = filters.license_type.map(|l| wanted(&LICENSE_TYPES, l));
+        let duration_max = filters.duration_max;
+        let allowed = |m: &Meta| -> bool {
+            category.is_none_or(|c| m.category == c)
+                && license_type.is_none_or(|l| m.license_type == l)
+                && duration_max.is_none_or(|d| m.duration_s <= d)
         };
-        // Per document: the summed score and, per query word, the best match it had.
-        let mut acc: HashMap<u32, (f32, u32)> = HashMap::new();
+        sc.reset(self.docs.len());
         for (wi, forms) in words.iter().enumerate() {
-            let mut best: HashMap<u32, f32> = HashMap::new();
-            let expansions = forms.iter().enumerate().flat_map(|(k, form)| {
+            let bit = 1u32 << wi.min(31);
+            let mut seen: Vec<(String, f32)> = Vec::new();
+            for (k, form) in forms.iter().enumerate() {
                 // The parts of a compound count a little less than the compound itself.
                 let part = if k == 0 { 1.0 } else { 0.8 };
-                self.expand(form)
-                    .into_iter()
-                    .map(move |(t, w)| (t, w * part))
-            });
-            for (term, weight) in expansions {
-                let Some(list) = self.postings.get(&term) else {
+                for (t, w) in self.expand(form) {
+                    let w = w * part;
+                    match seen.iter_mut().find(|(x, _)| *x == t) {
+                        Some(e) => e.1 = e.1.max(w),
+                        None => seen.push((t, w)),
+                    }
+                }
+            }
+            for (term, weight) in &seen {
+                let Some(list) = self.postings.get(term) else {
                     continue;
                 };
                 let df = list.len() as f32;
                 let idf = ((n_docs - df + 0.5) / (df + 0.5) + 1.0).ln();
+                let scale = weight * idf;
                 for p in list {
-                    if !allowed(p.slot) {
-                        continue;
-                    }
-                    let Some(Some(doc)) = self.docs.get(p.slot as usize) else {
+                    let slot = p.slot as usize;
+                    let Some(meta) = self.metas.get(slot) else {
                         continue;
                     };
+                    if !allowed(meta) {
+                        continue;
+                    }
                     let mut tf = 0.0f32;
                     for f in 0..FIELDS {
                         if p.tf[f] > 0 {
-                            let norm = 1.0 - B[f] + B[f] * doc.lens[f] as f32 / avg[f];
+                            let norm = norm_a[f] + norm_b[f] * meta.lens[f] as f32;
                             tf += WEIGHTS[f] * f32::from(p.tf[f]) / norm;
                         }
                     }
-                    let s = weight * idf * tf / (K1 + tf);
-                    let e = best.entry(p.slot).or_insert(0.0);
-                    if s > *e {
-                        *e = s;
+                    let s = scale * tf / (K1 + tf);
+                    let best = sc.word_best[slot];
+                    if best == 0.0 {
+                        sc.word_touched.push(p.slot);
+                    }
+                    if s > best {
+                        sc.word_best[slot] = s;
                     }
                 }
             }
-            for (slot, s) in best {
-                let e = acc.entry(slot).or_insert((0.0, 0));
-                e.0 += s;
-                e.1 |= 1 << wi.min(31);
+            for &slot in &sc.word_touched {
+                let i = slot as usize;
+                if sc.mask[i] == 0 {
+                    sc.touched.push(slot);
+                }
+                sc.score[i] += sc.word_best[i];
+                sc.mask[i] |= bit;
+                sc.word_best[i] = 0.0;
+            }
+            sc.word_touched.clear();
+        }
+        let n_words = words.len().min(32) as f32;
+        // Only the `top` best are kept, in a heap whose root is the weakest of them.
+        let mut heap: BinaryHeap<Reverse<Hit<'_>>> =
+            BinaryHeap::with_capacity(top.min(sc.touched.len()) + 1);
+        for &slot in &sc.touched {
+            let i = slot as usize;
+            // Documents matching more of the query's words come first at equal strength.
+            let coverage = sc.mask[i].count_ones() as f32 / n_words;
+            let score = sc.score[i] * (0.5 + 0.5 * coverage);
+            if heap.len() == top && heap.peek().is_some_and(|weakest| score < weakest.0.score) {
+                continue;
+            }
+            let Some(Some(doc)) = self.docs.get(i) else {
+                continue;
+            };
+            let hit = Hit { score, id: &doc.id };
+            if heap.len() < top {
+                heap.push(Reverse(hit));
+            } else if heap.peek().is_some_and(|weakest| hit > weakest.0) {
+                heap.pop();
+                heap.push(Reverse(hit));
             }
         }
-        let n_words = words.len().min(32) as u32;
-        let mut ranked: Vec<(String, f32)> = acc
+        let total = sc.touched.len();
+        let hits = heap
+            .into_sorted_vec()
             .into_iter()
-            .filter_map(|(slot, (score, mask))| {
-                let doc = self.docs.get(slot as usize)?.as_ref()?;
-                // Documents matching more of the query's words come first at equal strength.
-                let coverage = mask.count_ones() as f32 / n_words as f32;
-                Some((doc.id.clone(), score * (0.5 + 0.5 * coverage)))
+            .map(|Reverse(h)| (h.id.to_string(), h.score))
+            .collect();
+        sc.clear();
+        Ranked { hits, total }
+    }
+}
+
+/// The best hits of a search, best first, and how many sounds matched in all.
+#[derive(Debug, Default)]
+pub struct Ranked {
+    pub hits: Vec<(String, f32)>,
+    pub total: usize,
+}
+
+/// A candidate result: a higher score is better, and at equal scores the smaller id.
+struct Hit<'a> {
+    score: f32,
+    id: &'a str,
+}
+
+impl PartialEq for Hit<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Hit<'_> {}
+
+impl PartialOrd for Hit<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Hit<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.id.cmp(self.id))
+    }
+}
+
+/// Per-thread working memory of a search, indexed by document slot and reused from one query
+/// to the next: only the slots a query touched are reset after it.
+#[derive(Default)]
+struct Scratch {
+    /// Summed score per document.
+    score: Vec<f32>,
+    /// Which query words each document matched.
+    mask: Vec<u32>,
+    /// The best match of the current query word per document.
+    word_best: Vec<f32>,
+    touched: Vec<u32>,
+    word_touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn reset(&mut self, slots: usize) {
+        if self.score.len() < slots {
+            self.score.resize(slots, 0.0);
+            self.mask.resize(slots, 0);
+            self.word_best.resize(slots, 0.0);
+        }
+    }
+
+    fn clear(&mut self) {
+        for &slot in &self.touched {
+            self.score[slot as usize] = 0.0;
+            self.mask[slot as usize] = 0;
+        }
+        self.touched.clear();
+        self.word_touched.clear();
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sound(title: &str, tags: &[&str], category: &str, license: &str, secs: f64) -> SoundRecord {
+        SoundRecord {
+            title: title.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            category: category.into(),
+            license_type: license.into(),
+            duration_s: secs,
+            description: String::new(),
+            subcategory: String::new(),
+            creator: String::new(),
+            license: String::new(),
+            attribution_required: false,
+            created_at_ms: 0,
+            file: String::new(),
+            format: String::new(),
+            file_size_bytes: 0,
+            sha256: [0; 32],
+            sample_rate_hz: 48_000,
+            bit_depth: None,
+            channels: 1,
+            loudness_lufs: None,
+            loudness_note: None,
+            true_peak_db: None,
+            spectral_peaks: vec![],
+            download_count: 0,
+        }
+    }
+
+    fn small() -> Index {
+        Index::build([
+            (
+                "a".into(),
+                sound("Door Slam", &["door", "slam"], "Foley", "royalty-free", 1.0),
+            ),
+            (
+                "b".into(),
+                sound("Slamming Doors", &["door"], "Foley", "copyleft", 3.0),
+            ),
+            (
+                "c".into(),
+                sound(
+                    "Footsteps on Gravel",
+                    &["footstep"],
+                    "Foley",
+                    "royalty-free",
+                    9.0,
+                ),
+            ),
+            (
+                "d".into(),
+                sound(
+                    "Car Door Close",
+                    &["car", "door"],
+                    "Transport",
+                    "royalty-free",
+                    2.0,
+                ),
+            ),
+            (
+                "e".into(),
+                sound("Big Explosion", &["explosion"], "Weapons", "editorial", 4.0),
+            ),
+        ])
+    }
+
+    fn ids(r: &Ranked) -> Vec<&str> {
+        r.hits.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    #[test]
+    fn word_forms_typos_and_filters() {
+        let ix = small();
+        let all = Filters::default();
+        assert_eq!(ids(&ix.search("foostep", &all, 10)), ["c"]);
+        assert_eq!(ids(&ix.search("explosions", &all, 10)), ["e"]);
+        let slam = ix.search("door slam", &all, 10);
+        assert_eq!(&ids(&slam)[..2], ["a", "b"]);
+        assert_eq!(slam.total, 3);
+        let f = Filters {
+            license_type: Some("royalty-free"),
+            duration_max: Some(2.0),
+            ..Filters::default()
+        };
+        assert_eq!(ids(&ix.search("door", &f, 10)), ["a", "d"]);
+        let f = Filters {
+            category: Some("Transport"),
+            ..Filters::default()
+        };
+        assert_eq!(ids(&ix.search("door", &f, 10)), ["d"]);
+        assert!(ix.search("zzqx", &all, 10).hits.is_empty());
+    }
+
+    #[test]
+    fn the_top_of_the_heap_is_the_head_of_the_full_ranking() {
+        let mut rng = 7u64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let words = [
+            "door", "slam", "wood", "metal", "creak", "heavy", "soft", "glass",
+        ];
+        let docs: Vec<(String, SoundRecord)> = (0..300)
+            .map(|i| {
+                let title: Vec<&str> = (0..3).map(|_| words[next(words.len())]).collect();
+                let tags: Vec<&str> = (0..2).map(|_| words[next(words.len())]).collect();
+                let lic = ["royalty-free", "copyleft"][next(2)];
+                let rec = sound(&title.join(" "), &tags, "Foley", lic, next(10) as f64);
+                (format!("s{i:03}"), rec)
             })
             .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        ranked
+        let ix = Index::build(docs);
+        let f = Filters {
+            license_type: Some("copyleft"),
+            ..Filters::default()
+        };
+        for q in ["door slam", "wood", "creaky glass"] {
+            for filters in [Filters::default(), f.clone()] {
+                let full = ix.search(q, &filters, usize::MAX);
+                assert_eq!(full.hits.len(), full.total);
+                for w in full.hits.windows(2) {
+                    assert!(w[0].1 > w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0));
+                }
+                // The same query again (reused working memory) and only its head.
+                let head = ix.search(q, &filters, 7);
+                assert_eq!(head.hits[..], full.hits[..7]);
+                assert_eq!(head.total, full.total);
+            }
+        }
+    }
+
+    #[test]
+    fn a_frequent_word_is_not_respelled() {
+        let docs = |n: usize| -> Index {
+            let mut d: Vec<(String, SoundRecord)> = (0..n)
+                .map(|i| {
+                    (
+                        format!("d{i}"),
+                        sound("Candle", &[], "Foley", "copyleft", 1.0),
+                    )
+                })
+                .collect();
+            d.push(("p".into(), sound("Handle", &[], "Foley", "copyleft", 1.0)));
+            d.push((
+                "m".into(),
+                sound("Candlestick", &[], "Foley", "copyleft", 1.0),
+            ));
+            Index::build(d)
+        };
+        // A rare word also finds its typo neighbour and the longer word it starts...
+        let r = docs(3).search("candle", &Filters::default(), 5);
+        assert_eq!(r.total, 5);
+        assert!(ids(&r).contains(&"m") && ids(&r).contains(&"p"));
+        // ...a frequent one is taken as typed.
+        let r = docs(FREQUENT).search("candle", &Filters::default(), 5);
+        assert_eq!(r.total, FREQUENT);
     }
 }

@@ -283,6 +283,11 @@ fn console_in_a_real_browser() {
     let shot = |name: &str| {
         if let Some(dir) = &shots {
             std::fs::create_dir_all(dir).unwrap();
+            // A notice from an earlier step would cover the page in the picture.
+            b.script(
+                "const t = document.getElementById('toast'); t.style.transition = 'none'; \
+                 t.classList.remove('show'); return null;",
+            );
             b.screenshot(&dir.join(format!("{name}.png")));
         }
     };

@@ -620,3 +620,45 @@ fn import_command_shows_progress_skips_what_is_there_and_lists_refusals() {
         .get("/api/v1/sounds/heavy-door-slam/metadata", &key);
     assert_eq!(m["duration_s"], 1.5);
 }
+
+#[test]
+fn links_are_built_on_the_public_url_when_one_is_set() {
+    let s = TestServer::start_with(&[(
+        "library",
+        "public_url = \"https://tonearm.example.com/audio/\"",
+    )]);
+    for f in fixtures().iter().take(3) {
+        assert_eq!(import(&s, &f.meta, &f.wav).status, 201, "{}", f.id);
+    }
+    let key = key(&s, json!({}));
+    let c = s.client();
+    let base = "https://tonearm.example.com/audio/api/v1/sounds";
+    // The Host header names this server's loopback address; the links name the public one.
+    let (st, r, v) = c.get("/api/v1/sounds/search?q=door&limit=1", &key);
+    assert_eq!(st, 200, "{v}");
+    let hit = &v[0];
+    let id = hit["id"].as_str().unwrap();
+    assert_eq!(hit["waveform_url"], format!("{base}/{id}/waveform"));
+    assert_eq!(hit["preview_url"], format!("{base}/{id}/preview"));
+    let link = r.header("link").unwrap();
+    assert!(link.starts_with(&format!("<{base}/search?")), "{link}");
+    let (_, _, m) = c.get(&format!("/api/v1/sounds/{id}/metadata"), &key);
+    assert_eq!(m["waveform_url"], format!("{base}/{id}/waveform"));
+    let (st, _, d) = c.get(
+        &format!("/api/v1/sounds/{id}/download?format=wav16&normalize=false"),
+        &key,
+    );
+    assert_eq!(st, 200, "{d}");
+    let url = d["download_url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{base}/{id}/file?")), "{url}");
+    // What the proxy forwards (the prefix taken off) is the signed file.
+    let r = fetch(
+        &s,
+        url.strip_prefix("https://tonearm.example.com/audio")
+            .unwrap(),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let sha = tonearm::ids::hex(&Sha256::digest(&r.body));
+    assert_eq!(sha, d["checksum_sha256"].as_str().unwrap());
+}

@@ -49,7 +49,7 @@ pub fn schemas() -> Map<String, Value> {
         "attribution_required": {"type": "boolean"},
         "loudness_note": {"type": ["string", "null"], "description": "why loudness_lufs is null (under 400 ms, silence)"},
         "true_peak_db": {"type": ["number", "null"], "description": "dBTP; null for digital silence"},
-        "spectral_peaks": {"type": "array", "items": object(json!({"frequency_hz": {"type": "number"}, "magnitude_db": {"type": "number", "description": "relative to the strongest peak"}}))},
+        "spectral_peaks": {"type": "array", "description": "Up to 8 peaks of the average spectrum, strongest first: local maxima at least 10 dB above the valleys beside them, at most 60 dB below the strongest and further than 4 FFT bins (about 11 Hz each at 44.1 kHz) from a stronger one, so a pure tone is one peak", "items": object(json!({"frequency_hz": {"type": "number"}, "magnitude_db": {"type": "number", "description": "relative to the strongest peak"}}))},
         "formats": {"type": "array", "items": {"type": "string", "enum": Format::ALL.map(|f| f.as_str())}},
         "download_count": {"type": "integer"},
     });

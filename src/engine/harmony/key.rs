@@ -10,6 +10,12 @@ use crate::engine::features::Features;
 
 /// Shortest audio (seconds) from which a key is reported.
 const MIN_KEY_SEC: f64 = 2.0;
+/// A key needs harmony: at least this many pitch classes heard. A sine, a drone or a click
+/// lights one (two where it falls between semitones); every piece of music in the public corpus
+/// lights four or more.
+const MIN_PITCH_CLASSES: usize = 3;
+/// A pitch class is heard when its weight in the profile reaches this share of the strongest.
+const HEARD_SHARE: f32 = 0.25;
 
 /// Key profiles of Albrecht & Shanahan (2013), pitch-class distributions counted in a corpus of
 /// major- and minor-mode pieces; index 0 = tonic.
@@ -96,6 +102,14 @@ pub fn analyze(features: &Features, chords: &[Span]) -> (KeyReport, Option<Key>)
     let Some(profile) = pitch_class_profile(features) else {
         return (KeyReport::unmeasured("no pitched content found"), None);
     };
+    if pitch_classes_heard(&profile) < MIN_PITCH_CLASSES {
+        return (
+            KeyReport::unmeasured(
+                "fewer than three pitch classes heard: a single tone, a drone or a click has no key",
+            ),
+            None,
+        );
+    }
     let mut scores = key_scores(&profile);
     let evidence = chord_evidence(chords);
     for (s, e) in scores.iter_mut().zip(&evidence) {
@@ -227,6 +241,12 @@ fn chord_evidence(chords: &[Span]) -> [f32; 24] {
 
 /// The file's pitch-class profile: each frame normalised to its maximum, then summed, so that
 /// quiet passages count as much as loud ones (as in Essentia's key extractor).
+/// Pitch classes with at least `HEARD_SHARE` of the strongest one's weight in the profile.
+fn pitch_classes_heard(profile: &[f32; 12]) -> usize {
+    let top = profile.iter().fold(0.0f32, |m, &v| m.max(v));
+    profile.iter().filter(|&&v| v >= HEARD_SHARE * top).count()
+}
+
 fn pitch_class_profile(features: &Features) -> Option<[f32; 12]> {
     let mut total = [0.0f32; 12];
     let mut any = false;
@@ -329,6 +349,22 @@ mod tests {
         assert_eq!(report.name, None);
         assert_eq!(report.camelot, None);
         assert!(report.reason.is_some_and(|r| r.contains("silence")));
+    }
+
+    /// A tone, or a click of one pitch, is not in a key; one triad held is (three classes).
+    #[test]
+    fn a_single_tone_gives_no_key_and_a_reason() {
+        let rate = 44_100u32;
+        let tone: Vec<f32> = (0..rate as usize * 10)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate as f32).sin())
+            .collect();
+        let report = key_of(&tone, rate);
+        assert_eq!(report.name, None, "{report:?}");
+        assert_eq!(report.confidence, None);
+        assert!(report.reason.is_some_and(|r| r.contains("pitch classes")));
+        let chords: [&[i32]; 1] = [&[60, 64, 67]];
+        let report = key_of(&synth::progression(&chords, 1.0, 8.0, rate), rate);
+        assert!(report.name.is_some(), "{report:?}");
     }
 
     #[test]

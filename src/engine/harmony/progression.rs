@@ -36,8 +36,9 @@ pub fn most_frequent_loop(spans: &[Span], key: Key) -> Option<Progression> {
     for len in MIN_LOOP..=MAX_LOOP.min(seq.len() / 2) {
         for start in 0..=seq.len() - len {
             let pattern = &seq[start..start + len];
-            // A loop of distinct chords only: "C–G–C–G" is the loop "C–G".
-            if (1..len).any(|p| len.is_multiple_of(p) && is_periodic(pattern, p)) {
+            // A loop does not repeat itself: "C–G–C–G" is the loop "C–G", and "A–E–F#m–D–A–E–F#m"
+            // is the loop "A–E–F#m–D" going on, not a loop of seven.
+            if (1..len).any(|p| is_periodic(pattern, p)) {
                 continue;
             }
             let count = count_occurrences(&seq, pattern);
@@ -45,7 +46,9 @@ pub fn most_frequent_loop(spans: &[Span], key: Key) -> Option<Progression> {
                 continue;
             }
             let coverage = count * len;
-            if best.is_none_or(|(c, l, _)| coverage > c || (coverage == c && len < l)) {
+            // On a tie the longer loop: "A–E–F#m" covers as many changes as "A–E–F#m–D" when
+            // the song stops three chords into a round, but only the four chords are the loop.
+            if best.is_none_or(|(c, l, _)| coverage > c || (coverage == c && len > l)) {
                 best = Some((coverage, len, start));
             }
         }
@@ -164,6 +167,26 @@ mod tests {
         let p = most_frequent_loop(&spans, a_major).expect("a loop");
         assert_eq!(p.roman, "I–V–vi–IV");
         assert_eq!(p.names, "A–E–F#m–D");
+        // Cut off three chords into a fourth round: the loop is still the four chords, not a
+        // longer "loop" that covers more changes by running into the next round.
+        let mut spans = Vec::new();
+        for r in 0..4 {
+            for (k, (root, q)) in [
+                (9, Quality::Major),
+                (4, Quality::Major),
+                (6, Quality::Minor),
+                (2, Quality::Major),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if r < 3 || k < 3 {
+                    spans.push(span(r * 4 + k, root, q));
+                }
+            }
+        }
+        let p = most_frequent_loop(&spans, a_major).expect("a loop");
+        assert_eq!(p.roman, "I–V–vi–IV");
     }
 
     #[test]

@@ -24,6 +24,8 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin tone
     && mkdir -p /data /etc/tonearm && chown tonearm /data
 COPY --from=build /src/target/release/tonearm /usr/local/bin/tonearm
 COPY --from=build /src/tonearm.container.toml /etc/tonearm/tonearm.toml
+# The audio tagger's weights are inside the binary; their licence notices travel with it.
+COPY --from=build /src/models/NOTICE.md /src/models/LICENSE-APACHE-2.0.txt /usr/share/doc/tonearm/
 USER tonearm
 # Only the file's location is set here. TONEARM_LISTEN / TONEARM_DATA_DIR given with
 # `docker run -e` still win over the file, and the server logs each value they replace.

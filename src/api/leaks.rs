@@ -100,14 +100,10 @@ pub async fn report(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
 }
 
 fn leak_audit(ctx: &Ctx, action: &str, target: String, url: Option<&str>) -> AuditRecord {
+    // The reporter is anonymous: the entry names the report, not a credential.
     AuditRecord {
-        at_ms: now_ms(),
         actor: "leak_report".into(),
-        action: action.into(),
-        target,
-        request_id: Some(ctx.request_id.clone()),
-        ip: Some(ctx.client_ip().to_string()),
-        details: json!({ "found_at": url }).to_string(),
+        ..super::audit::entry(ctx, action, target, json!({ "found_at": url }))
     }
 }
 

@@ -8,6 +8,7 @@
 use realfft::RealFftPlanner;
 
 use super::model::RATE_HZ;
+use crate::engine::hpss;
 
 const FFT: usize = 1024;
 const HOP: usize = 512;
@@ -108,8 +109,8 @@ pub fn measure(segments: &[Vec<f32>], envelope: &[f32]) -> Descriptors {
     let mut input = fft.make_input_vec();
     let mut spec = fft.make_output_vec();
     for seg in segments {
-        // Power spectrogram, frames × bins.
-        let mut power: Vec<Vec<f32>> = Vec::new();
+        // Power spectrogram, frames × bins, frame after frame.
+        let mut power: Vec<f32> = Vec::new();
         let mut start = 0;
         while start + FFT <= seg.len() {
             for (i, v) in input.iter_mut().enumerate() {
@@ -118,7 +119,7 @@ pub fn measure(segments: &[Vec<f32>], envelope: &[f32]) -> Descriptors {
             if fft.process(&mut input, &mut spec).is_err() {
                 break;
             }
-            power.push(spec.iter().map(|c| c.norm_sqr()).collect());
+            power.extend(spec.iter().map(|c| c.norm_sqr()));
             start += HOP;
         }
         let level = seg.iter().map(|v| v * v).sum::<f32>() / seg.len().max(1) as f32;
@@ -134,65 +135,51 @@ pub fn measure(segments: &[Vec<f32>], envelope: &[f32]) -> Descriptors {
             });
             continue;
         }
-        let frames = power.len();
-        let mags: Vec<Vec<f32>> = power
-            .iter()
-            .map(|f| f.iter().map(|p| p.sqrt()).collect())
-            .collect();
+        let frames = power.len() / bins;
+        let mags: Vec<f32> = power.iter().map(|p| p.sqrt()).collect();
         let (mut s_tot, mut s_perc, mut s_bass) = (0f64, 0f64, 0f64);
         let (mut s_soft, mut s_high, mut s_high_perc) = (0f64, 0f64, 0f64);
         // Soft-percussive magnitude per frame and bin, for the flux of the percussive part.
         let mut perc_mag: Vec<Vec<f32>> = vec![vec![0.0; bins]; frames];
-        let mut buf: Vec<f32> = Vec::with_capacity(MEDIAN_TIME.max(MEDIAN_FREQ));
-        for t in 0..frames {
-            for k in 1..bins {
-                let p = f64::from(power[t][k]);
-                if p == 0.0 {
-                    continue;
-                }
-                buf.clear();
-                let (a, b) = span(t, frames, MEDIAN_TIME);
-                buf.extend((a..b).map(|i| mags[i][k]));
-                let h = median(&mut buf);
-                buf.clear();
-                let (a, b) = span(k, bins, MEDIAN_FREQ);
-                buf.extend((a..b).map(|i| mags[t][i]));
-                let pc = median(&mut buf);
-                // Binary masks with a separation margin (Driedger, Müller & Disch 2014): a bin
-                // is percussive only where the across-frequency median beats the across-time
-                // median by the margin, harmonic in the opposite case, else residual.
-                let percussive = pc > MARGIN * h;
-                let harmonic = h > MARGIN * pc;
-                s_tot += p;
-                if percussive {
-                    s_perc += p;
-                }
-                // Wiener mask of power 2 (Fitzgerald 2010): pc² / (pc² + h²).
-                let (h2, pc2) = (f64::from(h) * f64::from(h), f64::from(pc) * f64::from(pc));
-                let soft = if h2 + pc2 > 0.0 {
-                    pc2 / (h2 + pc2)
-                } else {
-                    0.0
-                };
-                s_soft += p * soft;
-                perc_mag[t][k] = (soft as f32) * mags[t][k];
-                let f = hz(k);
-                if f >= HIGH_HZ {
-                    s_high += p;
-                    s_high_perc += p * soft;
-                }
-                if f < 250.0 && harmonic {
-                    s_bass += p;
-                }
-                if f >= 20.0 {
-                    above20 += p;
-                    if f < 120.0 {
-                        low += p;
-                    }
-                }
-                centroid += p * f64::from(f);
+        hpss::medians(&mags, bins, MEDIAN_TIME, MEDIAN_FREQ, |t, k, m, h, pc| {
+            let p = f64::from(power[t * bins + k]);
+            if k == 0 || p == 0.0 {
+                return;
             }
-        }
+            // Binary masks with a separation margin (Driedger, Müller & Disch 2014): a bin is
+            // percussive only where the across-frequency median beats the across-time median
+            // by the margin, harmonic in the opposite case, else residual.
+            let percussive = pc > MARGIN * h;
+            let harmonic = h > MARGIN * pc;
+            s_tot += p;
+            if percussive {
+                s_perc += p;
+            }
+            // Wiener mask of power 2 (Fitzgerald 2010): pc² / (pc² + h²).
+            let (h2, pc2) = (f64::from(h) * f64::from(h), f64::from(pc) * f64::from(pc));
+            let soft = if h2 + pc2 > 0.0 {
+                pc2 / (h2 + pc2)
+            } else {
+                0.0
+            };
+            s_soft += p * soft;
+            perc_mag[t][k] = (soft as f32) * m;
+            let f = hz(k);
+            if f >= HIGH_HZ {
+                s_high += p;
+                s_high_perc += p * soft;
+            }
+            if f < 250.0 && harmonic {
+                s_bass += p;
+            }
+            if f >= 20.0 {
+                above20 += p;
+                if f < 120.0 {
+                    low += p;
+                }
+            }
+            centroid += p * f64::from(f);
+        });
         total += s_tot;
         perc += s_perc;
         soft_all += s_soft;
@@ -284,11 +271,6 @@ fn flatness(mag: &[Vec<f32>], from: usize) -> f32 {
     if n == 0 { 0.0 } else { (sum / n as f64) as f32 }
 }
 
-fn span(i: usize, n: usize, len: usize) -> (usize, usize) {
-    let half = len / 2;
-    (i.saturating_sub(half), (i + half + 1).min(n))
-}
-
 fn median(v: &mut [f32]) -> f32 {
     let mid = v.len() / 2;
     let (_, m, _) = v.select_nth_unstable_by(mid, f32::total_cmp);
@@ -298,16 +280,46 @@ fn median(v: &mut [f32]) -> f32 {
 /// 10 ms RMS frames of `mono` at `rate` Hz: the loudness envelope for DFA.
 pub fn envelope(mono: &[f32], rate: u32) -> Vec<f32> {
     let frame = ((f64::from(rate) / ENVELOPE_HZ).round() as usize).max(1);
-    mono.chunks(frame)
-        .map(|c| {
-            let ms = c
-                .iter()
-                .map(|&x| if x.is_finite() { x * x } else { 0.0 })
-                .sum::<f32>()
-                / c.len() as f32;
-            ms.sqrt()
-        })
-        .collect()
+    mono.chunks(frame).map(rms).collect()
+}
+
+/// Upper edge of the low band whose envelope marks where kick and bass come in.
+const LOW_BAND_HZ: f64 = 150.0;
+
+/// 10 ms RMS frames of `mono` below 150 Hz (a second-order Butterworth low-pass): kick drum and
+/// bass. A riser or a snare roll is as loud as a drop, but the drop is where this band fills.
+pub fn low_envelope(mono: &[f32], rate: u32) -> Vec<f32> {
+    let frame = ((f64::from(rate) / ENVELOPE_HZ).round() as usize).max(1);
+    // RBJ cookbook low-pass, Q = 1/√2.
+    let w = 2.0 * std::f64::consts::PI * LOW_BAND_HZ / f64::from(rate.max(1));
+    let alpha = w.sin() / std::f64::consts::SQRT_2;
+    let a0 = 1.0 + alpha;
+    let b0 = (1.0 - w.cos()) / 2.0 / a0;
+    let (b1, b2) = (2.0 * b0, b0);
+    let (a1, a2) = (-2.0 * w.cos() / a0, (1.0 - alpha) / a0);
+    let (mut x1, mut x2, mut y1, mut y2) = (0f64, 0f64, 0f64, 0f64);
+    let mut out = Vec::with_capacity(mono.len() / frame + 1);
+    let mut buf = Vec::with_capacity(frame);
+    for c in mono.chunks(frame) {
+        buf.clear();
+        for &x in c {
+            let x = if x.is_finite() { f64::from(x) } else { 0.0 };
+            let y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+            (x2, x1, y2, y1) = (x1, x, y1, y);
+            buf.push(y as f32);
+        }
+        out.push(rms(&buf));
+    }
+    out
+}
+
+fn rms(c: &[f32]) -> f32 {
+    let ms = c
+        .iter()
+        .map(|&x| if x.is_finite() { x * x } else { 0.0 })
+        .sum::<f32>()
+        / c.len().max(1) as f32;
+    ms.sqrt()
 }
 
 /// Detrended fluctuation analysis of the envelope (Streich & Herrera 2005): the envelope minus

@@ -52,6 +52,7 @@ fn record(s: &Value) -> SoundRecord {
         true_peak_db: s["true_peak_db"].as_f64(),
         spectral_peaks: vec![],
         download_count: 0,
+        machine: None,
     }
 }
 

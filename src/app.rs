@@ -144,9 +144,14 @@ impl Server {
             deliveries.clone(),
         )?;
         // The audio tagger's plan is built once per process; build it now, off the runtime, so
-        // the first job does not wait for it.
-        std::thread::spawn(|| match crate::engine::tags::model::warm_up() {
-            Ok(()) => tracing::info!("audio tagger loaded"),
+        // the first job does not wait for it. Then the library's sounds that have no machine
+        // tags yet (imported before the model) are listened to.
+        let (tag_library, tag_store) = (library.clone(), store.clone());
+        std::thread::spawn(move || match crate::engine::tags::model::warm_up() {
+            Ok(()) => {
+                tracing::info!("audio tagger loaded");
+                crate::library::backfill::run(&tag_library, &tag_store);
+            }
             Err(e) => {
                 tracing::error!(error = %e, "audio tagger unavailable: genre and mood will be null")
             }

@@ -294,6 +294,7 @@ async fn handle_stored(route: Route, ctx: Ctx, body: Incoming) -> Result<Respons
         Route::AdminSoundDelete => sounds::delete(ctx).await,
         Route::SoundsSearch | Route::AdminSoundsSearch => sounds::search(ctx).await,
         Route::SoundMetadata => sounds::metadata(ctx).await,
+        Route::SoundSimilar => sounds::similar(ctx).await,
         Route::SoundWaveform => sounds::waveform(ctx).await,
         Route::SoundPreview | Route::AdminSoundPreview => sounds::preview(ctx).await,
         Route::SoundDownload => sounds::download(ctx).await,

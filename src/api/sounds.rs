@@ -22,10 +22,10 @@ use crate::ids::hex;
 use crate::ids::{now_ms, rfc3339};
 use crate::library::audio::{self, Format};
 use crate::library::categories::{self, CATEGORIES, LICENSE_TYPES};
-use crate::library::search::Filters;
+use crate::library::search::{Filters, Similar};
 use crate::library::{self, UrlRefusal};
 use crate::policy::month::month_index;
-use crate::store::schema::{SoundRecord, WaveformRecord};
+use crate::store::schema::{MachineTags, SoundRecord, WaveformRecord};
 
 /// Form fields of an import besides `file`.
 const IMPORT_FIELDS: &[&str] = &["metadata"];
@@ -255,11 +255,12 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         return Err(crate::store::Error::SoundDuplicate(other).into());
     }
     let path = up.path.clone();
-    let measured =
-        tokio::task::spawn_blocking(move || audio::decode(&path).map(|pcm| audio::measure(&pcm)))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(engine_error)?;
+    let (measured, machine) = tokio::task::spawn_blocking(move || {
+        audio::decode(&path).map(|pcm| (audio::measure(&pcm), listen(&pcm)))
+    })
+    .await
+    .map_err(|_| ApiError::internal())?
+    .map_err(engine_error)?;
     let file = format!("{id}.{}", up.format);
     up.persist(&lib.sounds_dir().join(&file))
         .await
@@ -289,6 +290,7 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         true_peak_db: measured.true_peak_db,
         spectral_peaks: measured.spectral_peaks,
         download_count: 0,
+        machine,
     };
     let wave = WaveformRecord {
         peaks: measured.waveform,
@@ -310,6 +312,18 @@ pub async fn create(ctx: Ctx, body: Incoming) -> Result<Response<Body>, ApiError
         r.headers_mut().insert(header::LOCATION, v);
     }
     Ok(r)
+}
+
+/// The tagging model's view of an imported sound. A model failure does not refuse the import:
+/// the sound is kept without machine tags and the failure is logged.
+fn listen(pcm: &audio::Pcm) -> Option<MachineTags> {
+    match library::machine::listen(pcm) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, "the tagging model could not listen to an imported sound");
+            None
+        }
+    }
 }
 
 /// `GET /admin/v1/sounds/{id}`: the record with the original's checksum (the import command
@@ -463,6 +477,12 @@ fn summary_view(base: &str, id: &str, r: &SoundRecord) -> Value {
         "waveform_url": format!("{base}/api/v1/sounds/{id}/waveform"),
         "preview_url": format!("{base}/api/v1/sounds/{id}/preview"),
         "tags": r.tags,
+        "machine_tags": r.machine.as_ref().map(|m| {
+            m.tags
+                .iter()
+                .map(|(label, c)| json!({"label": label, "confidence": f64::from(*c) / 1000.0}))
+                .collect::<Vec<_>>()
+        }),
         "license_type": r.license_type,
         "loudness_lufs": r.loudness_lufs,
         "file_size_bytes": r.file_size_bytes,
@@ -512,13 +532,7 @@ pub async fn search(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         return Err(ApiError::invalid("q is longer than 500 characters"));
     }
     let filters = parse_filters(&q)?;
-    let limit = match q.get("limit") {
-        None => 20,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=100).contains(&n) && !v.starts_with('+') => n,
-            _ => return Err(ApiError::invalid("limit must be an integer from 1 to 100")),
-        },
-    };
+    let limit = parse_limit(&q, 20)?;
     let offset = match q.get("cursor") {
         None => 0,
         Some(c) => parse_cursor(c)
@@ -560,6 +574,50 @@ pub async fn search(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         }
     }
     Ok(r)
+}
+
+/// `limit`: 1 to 100, `default` when absent.
+fn parse_limit(q: &HashMap<String, String>, default: usize) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) && !v.starts_with('+') => Ok(n),
+            _ => Err(ApiError::invalid("limit must be an integer from 1 to 100")),
+        },
+    }
+}
+
+/// `GET /api/v1/sounds/{id}/similar?limit=`: the sounds nearest in the tagging model's output
+/// space, nearest first, each with its `similarity` (0..1).
+pub async fn similar(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let id = sound_id_param(&ctx)?;
+    let limit = parse_limit(&ctx.query(), 10)?;
+    let base = base_url(&ctx);
+    let index = ctx.state.library.index();
+    let hits = match index.similar(&id, limit) {
+        Similar::Found(hits) => hits,
+        Similar::UnknownSound => return Err(ApiError::not_found("sound")),
+        Similar::NotListened => {
+            return Err(ApiError::new(
+                ErrorCode::SoundNotTagged,
+                "the tagging model has not listened to this sound yet (sounds imported before \
+                 the library had the model are tagged in the background after a start); \
+                 try again shortly",
+            ));
+        }
+    };
+    let page: Vec<Value> = hits
+        .iter()
+        .filter_map(|(other, score)| {
+            let mut v = summary_view(&base, other, index.get(other)?);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("similarity".into(), json!(round(f64::from(*score), 3)));
+            }
+            Some(v)
+        })
+        .collect();
+    drop(index);
+    Ok(json_response(StatusCode::OK, &page))
 }
 
 fn parse_filters(q: &HashMap<String, String>) -> Result<Filters, ApiError> {

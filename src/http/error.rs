@@ -66,6 +66,7 @@ pub enum ErrorCode {
     InvalidSignature,
     UrlExpired,
     RangeNotSatisfiable,
+    SoundNotTagged,
     Internal,
 }
 
@@ -93,9 +94,8 @@ impl ErrorCode {
             UriTooLong => StatusCode::URI_TOO_LONG,
             InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             QueueFull | TooManyConnections | StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Conflict | KeyLimitReached | SecretLimitReached | IdempotencyKeyInUse => {
-                StatusCode::CONFLICT
-            }
+            Conflict | KeyLimitReached | SecretLimitReached | IdempotencyKeyInUse
+            | SoundNotTagged => StatusCode::CONFLICT,
             IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             MissingApiKey
             | MissingManagementToken
@@ -183,12 +183,13 @@ impl ErrorCode {
             InvalidSignature => "invalid_signature",
             UrlExpired => "url_expired",
             RangeNotSatisfiable => "range_not_satisfiable",
+            SoundNotTagged => "sound_not_tagged",
             Internal => "internal",
         }
     }
 
     /// Every code, for the documentation and its test.
-    pub const ALL: [ErrorCode; 57] = {
+    pub const ALL: [ErrorCode; 58] = {
         use ErrorCode::*;
         [
             RouteNotFound,
@@ -247,6 +248,7 @@ impl ErrorCode {
             InvalidSignature,
             UrlExpired,
             RangeNotSatisfiable,
+            SoundNotTagged,
             Internal,
         ]
     };

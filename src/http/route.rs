@@ -67,6 +67,7 @@ pub enum Route {
     SoundMetadata,
     SoundWaveform,
     SoundPreview,
+    SoundSimilar,
     SoundDownload,
     SoundFile,
     Categories,
@@ -95,7 +96,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 64] = [
+    pub const ALL: [Route; 65] = [
         Route::Healthz,
         Route::Readyz,
         Route::OpenApi,
@@ -155,6 +156,7 @@ impl Route {
         Route::SoundMetadata,
         Route::SoundWaveform,
         Route::SoundPreview,
+        Route::SoundSimilar,
         Route::SoundDownload,
         Route::SoundFile,
         Route::Categories,
@@ -576,6 +578,13 @@ impl Route {
                 "/api/v1/sounds/{sound_id}/preview",
                 ApiKey(Some(Scope::LibraryRead)),
                 "A short low-bitrate Ogg Vorbis preview for auditioning (free)",
+                "library",
+            ),
+            Route::SoundSimilar => (
+                Method::GET,
+                "/api/v1/sounds/{sound_id}/similar",
+                ApiKey(Some(Scope::LibraryRead)),
+                "The sounds that sound most like this one to the tagging model (?limit=), nearest first",
                 "library",
             ),
             Route::SoundDownload => (

@@ -4,7 +4,9 @@
 //! kept in the data directory. The store holds the metadata and is the source of truth.
 
 pub mod audio;
+pub mod backfill;
 pub mod categories;
+pub mod machine;
 pub mod picture;
 pub mod search;
 mod synonyms;

@@ -211,7 +211,31 @@ mod tests {
             true_peak_db: None,
             spectral_peaks: vec![],
             download_count: 0,
+            machine: None,
         }
+    }
+
+    /// A sound written before machine tags (version 1) reads back with `machine: None`: its
+    /// body is the version-2 body without the trailing `None`.
+    #[test]
+    fn sound_record_version_1_upgrades_without_machine_tags() {
+        use crate::store::codec::{decode, encode};
+        let rec = record(3);
+        let mut bytes = encode(&rec).unwrap();
+        assert_eq!(bytes.first(), Some(&2));
+        assert_eq!(bytes.pop(), Some(0));
+        bytes[0] = 1;
+        let back: SoundRecord = decode("sounds", &bytes).unwrap();
+        assert_eq!(back, rec);
+        let tagged = SoundRecord {
+            machine: Some(crate::store::schema::MachineTags {
+                tags: vec![("Door".into(), 700)],
+                vector: vec![1, 2, 3],
+            }),
+            ..record(3)
+        };
+        let back: SoundRecord = decode("sounds", &encode(&tagged).unwrap()).unwrap();
+        assert_eq!(back, tagged);
     }
 
     #[test]

@@ -628,9 +628,84 @@ pub struct SoundRecord {
     /// The strongest spectral peaks: (frequency Hz, level dB relative to the strongest).
     pub spectral_peaks: Vec<(f32, f32)>,
     pub download_count: u64,
+    /// What the tagging model heard; `None` until the sound has been listened to (sounds
+    /// imported before the library had the model are tagged in the background at start).
+    pub machine: Option<MachineTags>,
 }
 impl Record for SoundRecord {
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
+
+    fn upgrade(version: u8, body: &[u8]) -> Option<Result<Self, postcard::Error>> {
+        (version == 1).then(|| postcard::from_bytes::<SoundRecordV1>(body).map(SoundRecord::from))
+    }
+}
+
+/// The tagging model's view of a sound (see `library::machine`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MachineTags {
+    /// AudioSet class names with their confidence in thousandths, most likely first.
+    pub tags: Vec<(String, u16)>,
+    /// √p of the 527 class probabilities, one byte each; empty when nothing was heard.
+    pub vector: Vec<u8>,
+}
+
+/// SoundRecord as written before the library listened to its sounds.
+#[derive(Deserialize)]
+struct SoundRecordV1 {
+    title: String,
+    description: String,
+    tags: Vec<String>,
+    category: String,
+    subcategory: String,
+    creator: String,
+    license_type: String,
+    license: String,
+    attribution_required: bool,
+    created_at_ms: u64,
+    file: String,
+    format: String,
+    file_size_bytes: u64,
+    sha256: [u8; 32],
+    duration_s: f64,
+    sample_rate_hz: u32,
+    bit_depth: Option<u32>,
+    channels: u32,
+    loudness_lufs: Option<f64>,
+    loudness_note: Option<String>,
+    true_peak_db: Option<f64>,
+    spectral_peaks: Vec<(f32, f32)>,
+    download_count: u64,
+}
+
+impl From<SoundRecordV1> for SoundRecord {
+    fn from(v: SoundRecordV1) -> SoundRecord {
+        SoundRecord {
+            title: v.title,
+            description: v.description,
+            tags: v.tags,
+            category: v.category,
+            subcategory: v.subcategory,
+            creator: v.creator,
+            license_type: v.license_type,
+            license: v.license,
+            attribution_required: v.attribution_required,
+            created_at_ms: v.created_at_ms,
+            file: v.file,
+            format: v.format,
+            file_size_bytes: v.file_size_bytes,
+            sha256: v.sha256,
+            duration_s: v.duration_s,
+            sample_rate_hz: v.sample_rate_hz,
+            bit_depth: v.bit_depth,
+            channels: v.channels,
+            loudness_lufs: v.loudness_lufs,
+            loudness_note: v.loudness_note,
+            true_peak_db: v.true_peak_db,
+            spectral_peaks: v.spectral_peaks,
+            download_count: v.download_count,
+            machine: None,
+        }
+    }
 }
 
 /// A sound's waveform: per column, the lowest and highest sample (over all channels) scaled

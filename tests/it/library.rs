@@ -662,3 +662,87 @@ fn links_are_built_on_the_public_url_when_one_is_set() {
     let sha = tonearm::ids::hex(&Sha256::digest(&r.body));
     assert_eq!(sha, d["checksum_sha256"].as_str().unwrap());
 }
+
+/// The tagging model listens on import: machine tags beside the curated ones, searchable below
+/// them, and "more like this" from the model's output space.
+#[test]
+fn the_model_tags_each_import_and_finds_similar_sounds() {
+    let mut s = loaded();
+    let r = 44_100;
+    let meta = json!({"id": "a4-reference", "title": "A4 Reference", "description": "Concert pitch for tuning.",
+        "tags": ["a440", "tuning"], "category": "Broadcast", "license_type": "royalty-free", "license": "CC0-1.0"});
+    let wav = Audio::mono(r, sine(r, 440.0, -18.0, 2.0)).wav_bytes(Encoding::Pcm16, None);
+    let created = import(&s, &meta, &wav);
+    assert_eq!(created.status, 201);
+    let imported: Value = serde_json::from_slice(&created.body).unwrap();
+    let machine = imported["machine_tags"].as_array().expect("machine_tags");
+    assert!(
+        machine.iter().any(|t| t["label"] == "Sine wave"),
+        "{machine:?}"
+    );
+    assert!(machine.len() <= 5);
+    for t in machine {
+        let c = t["confidence"].as_f64().unwrap();
+        assert!((0.2..=1.0).contains(&c), "{t}");
+    }
+    // Curated tags stay as people wrote them.
+    assert_eq!(imported["tags"], json!(["a440", "tuning"]));
+
+    let reader = key(&s, json!({"scopes": ["library:read"]}));
+    let c = s.client();
+    // "sine" is a curated tag of the line-up tone and only a machine tag of the A4 reference:
+    // both are found, the curated match first.
+    let (st, _, found) = c.get("/api/v1/sounds/search?q=sine", &reader);
+    assert_eq!(st, 200);
+    let order = ids(&found);
+    let (tone, a4) = (
+        order.iter().position(|&i| i == "line-up-tone"),
+        order.iter().position(|&i| i == "a4-reference"),
+    );
+    assert!(tone.is_some() && a4.is_some() && tone < a4, "{order:?}");
+
+    let (st, _, near) = c.get("/api/v1/sounds/a4-reference/similar?limit=3", &reader);
+    assert_eq!(st, 200, "{near}");
+    let near_ids = ids(&near);
+    assert_eq!(near_ids.len(), 3);
+    assert_eq!(near_ids[0], "line-up-tone", "{near}");
+    assert!(!near_ids.contains(&"a4-reference"));
+    let scores: Vec<f64> = near
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["similarity"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(scores.iter().all(|x| (0.0..=1.0).contains(x)), "{scores:?}");
+    // A noise burst is nearer the other noise bursts than the tones.
+    let (_, _, near) = c.get("/api/v1/sounds/heavy-door-slam/similar", &reader);
+    let first = ids(&near)[0].to_string();
+    assert!(
+        first == "slamming-car-door" || first == "soft-ui-click",
+        "{near}"
+    );
+    assert_eq!(ids(&near).len(), 4, "default limit 10, four other sounds");
+
+    for bad in ["limit=0", "limit=101", "limit=x"] {
+        let (st, _, v) = c.get(
+            &format!("/api/v1/sounds/a4-reference/similar?{bad}"),
+            &reader,
+        );
+        assert_eq!(st, 400, "{bad}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_request");
+    }
+    let (st, _, v) = c.get("/api/v1/sounds/no-such-sound/similar", &reader);
+    assert_eq!(st, 404);
+    assert_eq!(v["error"]["code"], "not_found");
+    let downloader = key(&s, json!({"scopes": ["library:download"]}));
+    let (st, _, _) = c.get("/api/v1/sounds/a4-reference/similar", &downloader);
+    assert_eq!(st, 403);
+    // The metadata carries the machine tags too, and they survive a restart.
+    s.restart();
+    let reader = key(&s, json!({"scopes": ["library:read"]}));
+    let (_, _, m) = s
+        .client()
+        .get("/api/v1/sounds/a4-reference/metadata", &reader);
+    assert_eq!(m["machine_tags"], imported["machine_tags"]);
+}

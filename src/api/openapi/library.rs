@@ -29,7 +29,8 @@ fn summary_props() -> Map<String, Value> {
         "category": {"type": "string", "enum": CATEGORIES},
         "waveform_url": {"type": "string", "format": "uri"},
         "preview_url": {"type": "string", "format": "uri"},
-        "tags": {"type": "array", "items": {"type": "string"}},
+        "tags": {"type": "array", "items": {"type": "string"}, "description": "curated: written by people"},
+        "machine_tags": {"type": ["array", "null"], "description": "what the tagging model (AudioSet classes) hears, most likely first, at most 5 with confidence at least 0.2; searchable, weighted below the curated tags; null until the model has listened to the sound", "items": object(json!({"label": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1}}))},
         "license_type": {"type": "string", "enum": LICENSE_TYPES},
         "loudness_lufs": nullable_num,
         "file_size_bytes": {"type": "integer"},
@@ -75,6 +76,15 @@ pub fn schemas() -> Map<String, Value> {
     );
     m.insert("SoundMetadata".into(), object(Value::Object(full)));
     m.insert("SoundAdmin".into(), object(Value::Object(admin)));
+    let mut similar = summary_props();
+    similar.insert(
+        "similarity".into(),
+        json!({"type": "number", "minimum": 0, "maximum": 1, "description": "cosine of the square roots of the two sounds' class probabilities"}),
+    );
+    m.insert(
+        "SimilarList".into(),
+        json!({"type": "array", "items": object(Value::Object(similar))}),
+    );
     m.insert(
         "CategoryList".into(),
         json!({"type": "array", "items": category, "minItems": 14, "maxItems": 14}),
@@ -113,6 +123,11 @@ pub fn success(route: Route) -> Vec<(&'static str, &'static str, &'static str)> 
             "SoundList",
         )],
         SoundMetadata => vec![("200", "The sound", "SoundMetadata")],
+        SoundSimilar => vec![(
+            "200",
+            "The nearest sounds, nearest first, the sound itself left out",
+            "SimilarList",
+        )],
         SoundWaveform => vec![(
             "200",
             "Peaks as JSON, or image/png with format=png",
@@ -158,6 +173,13 @@ pub fn refusals(route: Route) -> Vec<(&'static str, &'static str)> {
             "400",
             "invalid_request: q missing, unknown category or license, bad duration_max, limit or cursor",
         )],
+        SoundSimilar => vec![
+            ("400", "invalid_request: limit out of 1..100"),
+            (
+                "409",
+                "sound_not_tagged: the tagging model has not listened to the sound yet",
+            ),
+        ],
         SoundWaveform => vec![(
             "400",
             "invalid_request: format, width or height out of range",
@@ -191,6 +213,9 @@ pub fn query_params(route: Route) -> Vec<Value> {
             json!({"name": "license", "in": "query", "schema": {"type": "string", "enum": LICENSE_TYPES}}),
             json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}),
             json!({"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^o[0-9]{1,18}$"}, "description": "from the Link header of the previous page"}),
+        ],
+        SoundSimilar => vec![
+            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}),
         ],
         SoundWaveform => vec![
             json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "png"], "default": "json"}}),

@@ -1,0 +1,153 @@
+//! Sounds imported before the library had the tagging model carry no machine tags. After a
+//! start, one background thread listens to them one by one, oldest first, and stores what it
+//! heard, so "similar" and the machine tags reach the whole library without a re-import.
+
+use super::{Library, audio, machine};
+use crate::store::Store;
+use crate::store::schema::MachineTags;
+
+/// Tags every sound that has no machine tags yet; returns how many were tagged. A sound whose
+/// original cannot be decoded, or that the model cannot hear, is stored with empty machine tags
+/// so it is not retried at every start.
+pub fn run(library: &Library, store: &Store) -> usize {
+    let mut pending: Vec<(String, u64)> = library
+        .index()
+        .entries()
+        .filter(|(_, r)| r.machine.is_none())
+        .map(|(id, r)| (id.to_string(), r.created_at_ms))
+        .collect();
+    if pending.is_empty() {
+        return 0;
+    }
+    pending.sort_by_key(|&(_, t)| t);
+    tracing::info!(
+        sounds = pending.len(),
+        "listening to sounds imported before the tagging model"
+    );
+    let mut done = 0;
+    for (id, _) in pending {
+        let Some(rec) = library.index().get(&id).cloned() else {
+            continue;
+        };
+        let heard = match audio::decode(&library.original(&rec)) {
+            Ok(pcm) => machine::listen(&pcm),
+            Err(e) => Err(e.to_string()),
+        };
+        let tags = heard.unwrap_or_else(|e| {
+            tracing::warn!(sound = %id, error = %e, "the tagging model could not listen to a sound");
+            MachineTags::default()
+        });
+        match store.update_sound(&id, |r| {
+            if r.machine.is_none() {
+                r.machine = Some(tags);
+            }
+        }) {
+            Ok(Some(updated)) => {
+                library.upsert(&id, updated);
+                done += 1;
+            }
+            // Deleted meanwhile.
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "storing machine tags failed; the rest wait for the next start");
+                break;
+            }
+        }
+    }
+    tracing::info!(sounds = done, "machine tags stored");
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::{SoundRecord, WaveformRecord};
+
+    /// A 16-bit mono WAV of a 1 kHz sine.
+    fn sine_wav(secs: f32) -> Vec<u8> {
+        let rate = 16_000u32;
+        let n = (secs * rate as f32) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + 2 * n).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(2 * rate).to_le_bytes());
+        b.extend_from_slice(&2u16.to_le_bytes());
+        b.extend_from_slice(&16u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&(2 * n).to_le_bytes());
+        for i in 0..n {
+            let t = i as f32 / rate as f32;
+            let v = (0.3 * (2.0 * std::f32::consts::PI * 1000.0 * t).sin() * 32767.0) as i16;
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+
+    fn record(file: &str, sha: u8) -> SoundRecord {
+        SoundRecord {
+            title: "Tone".into(),
+            description: String::new(),
+            tags: vec![],
+            category: "Broadcast".into(),
+            subcategory: String::new(),
+            creator: String::new(),
+            license_type: "royalty-free".into(),
+            license: "CC0".into(),
+            attribution_required: false,
+            created_at_ms: u64::from(sha),
+            file: file.into(),
+            format: "wav".into(),
+            file_size_bytes: 1,
+            sha256: [sha; 32],
+            duration_s: 1.0,
+            sample_rate_hz: 16_000,
+            bit_depth: Some(16),
+            channels: 1,
+            loudness_lufs: None,
+            loudness_note: None,
+            true_peak_db: None,
+            spectral_peaks: vec![],
+            download_count: 0,
+            machine: None,
+        }
+    }
+
+    /// Sounds without machine tags are listened to and stored; a damaged original is stored
+    /// with empty tags so it is not retried; tagged sounds are left alone.
+    #[test]
+    fn untagged_sounds_are_listened_to_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let w = WaveformRecord { peaks: vec![] };
+        store
+            .insert_sound("tone", &record("tone.wav", 1), &w)
+            .unwrap();
+        store
+            .insert_sound("broken", &record("broken.wav", 2), &w)
+            .unwrap();
+        let library = Library::open(dir.path(), store.all_sounds().unwrap()).unwrap();
+        std::fs::write(library.sounds_dir().join("tone.wav"), sine_wav(1.0)).unwrap();
+        std::fs::write(library.sounds_dir().join("broken.wav"), b"RIFF not really").unwrap();
+        assert_eq!(run(&library, &store), 2);
+        let tone = store.get_sound("tone").unwrap().unwrap();
+        let heard = tone.machine.expect("tagged");
+        assert!(
+            heard.tags.iter().any(|(l, _)| l == "Sine wave"),
+            "{:?}",
+            heard.tags
+        );
+        assert_eq!(heard.vector.len(), crate::engine::tags::model::CLASSES);
+        assert_eq!(
+            library.index().get("tone").unwrap().machine.as_ref(),
+            Some(&heard)
+        );
+        let broken = store.get_sound("broken").unwrap().unwrap();
+        assert_eq!(broken.machine, Some(MachineTags::default()));
+        assert_eq!(run(&library, &store), 0);
+    }
+}

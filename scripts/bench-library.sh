@@ -76,6 +76,17 @@ OUT=$(nice -n "$NICE" wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$WORK/searc
 echo "$OUT" | grep -q "Non-2xx" && { echo "non-2xx answers:"; echo "$OUT"; exit 1; }
 echo "search:  $(echo "$OUT" | latency)"
 echo "search one connection: $(nice -n "$NICE" wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/search.lua" "http://$ADDR" | latency)"
+# "More like this" compares the sound's vector with every other one: rotate over 1000 sounds.
+python3 - "$KEY" "$N" > "$WORK/similar.lua" <<'PY'
+import sys
+key, n = sys.argv[1], int(sys.argv[2])
+ids = [f"gen-{(i * 97) % n:06d}" for i in range(1000)]
+print("ids = {" + ",".join(f'"{i}"' for i in ids) + "}")
+print("i = 0\nrequest = function()\n  i = i % #ids + 1\n  return wrk.format(\"GET\", \"/api/v1/sounds/\" .. ids[i] .. \"/similar?limit=10\", {[\"Authorization\"] = \"Bearer KEY\"})\nend".replace("KEY", key))
+PY
+OUT=$(nice -n "$NICE" wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/similar.lua" "http://$ADDR")
+echo "$OUT" | grep -q "Non-2xx" && { echo "non-2xx answers:"; echo "$OUT"; exit 1; }
+echo "similar one connection: $(echo "$OUT" | latency)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "rss_after_load_mb $(rss_mb)"
 stop

@@ -23,7 +23,7 @@ use crate::store::schema::SoundRecord;
 
 const FIELDS: usize = 5;
 /// Field weights: title, tags, category + subcategory, description, machine tags.
-const WEIGHTS: [f32; FIELDS] = [3.0, 2.5, 1.2, 1.0, 0.6];
+const WEIGHTS: [f32; FIELDS] = [3.0, 2.5, 1.2, 1.0, 0.3];
 /// Length normalisation per field (tag lists: their count says little).
 const B: [f32; FIELDS] = [0.75, 0.3, 0.3, 0.75, 0.3];
 const K1: f32 = 1.2;

@@ -868,6 +868,8 @@ async function soundPage(id) {
       row("Description", x.description),
       row("Category", [x.category, x.subcategory].filter(Boolean).join(" / ")),
       row("Tags", (x.tags || []).join(", ")),
+      row("Machine tags", x.machine_tags === null ? "not listened to yet"
+        : x.machine_tags.map((t) => `${t.label} (${fmt(t.confidence, 2)})`).join(", ")),
       row("Length", `${fmt(x.duration_s, 2)} s`),
       row("Format", `${x.sample_rate_hz} Hz · ${x.bit_depth || "?"} bit · ${x.channels} ch`),
       row("Loudness", x.loudness_lufs === null ? null : `${fmt(x.loudness_lufs, 1)} LUFS`),

@@ -381,7 +381,6 @@ pub fn describe(
         grid,
         music.structure.sections.as_deref(),
         &tagging.envelope,
-        &tagging.low_envelope,
         tags::descriptors::ENVELOPE_HZ,
     );
     let (captions, hashtags) = if genre.primary.is_some() {

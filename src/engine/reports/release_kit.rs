@@ -12,9 +12,6 @@ use crate::engine::tags::{GenreReport, Tag, labels};
 const CLIP_SEC: [f64; 3] = [15.0, 30.0, 60.0];
 /// How far (seconds) a clip's end may stray from its nominal length to land on a downbeat.
 const SNAP_SEC: f64 = 4.0;
-/// A chorus "arrives" at its first bar whose level below 150 Hz is within `ARRIVAL_DB` of its
-/// fullest bar's, looking only in its first half.
-const ARRIVAL_DB: f64 = 6.0;
 
 /// One clip of `release_kit.clips`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,14 +58,12 @@ fn level_db(env: &[f32], env_hz: f64, a: f64, b: f64) -> f64 {
 }
 
 /// Clips for audio of `duration` seconds. `grid` holds the bar lines (downbeats, else beats);
-/// `sections` the form when it was found; `env` the 10 ms RMS envelope at `env_hz` and
-/// `low_env` the same below 150 Hz.
+/// `sections` the form when it was found; `env` the 10 ms RMS envelope at `env_hz`.
 pub fn clips(
     duration: f64,
     grid: &[f64],
     sections: Option<&[Section]>,
     env: &[f32],
-    low_env: &[f32],
     env_hz: f64,
 ) -> Vec<Clip> {
     let mut out = Vec::new();
@@ -110,7 +105,11 @@ pub fn clips(
             level_db(env, env_hz, b.start, b.end).total_cmp(&level_db(env, env_hz, a.start, a.end))
         });
         for s in ranked {
-            let start = arrival(&points, s, low_env, env_hz);
+            // The first bar line at or after the chorus starts (allowing for rounding).
+            let start = points
+                .iter()
+                .copied()
+                .find(|&p| p >= s.start - 0.05 && p < s.end);
             if let Some((a, b)) = start.and_then(|a| end_for(a).map(|b| (a, b))) {
                 chosen = Some((a, b, "chorus"));
                 break;
@@ -145,35 +144,6 @@ pub fn clips(
         }
     }
     out
-}
-
-/// The bar line where `chorus` arrives: its first bar line, unless kick and bass (`low_env`)
-/// come in later. An EDM build repeats with its drop, so the form analysis keeps the two in one
-/// section; a clip should start where the drop lands, not after 15 s of riser, and a riser or a
-/// snare roll is nearly as loud as the drop over the whole band. A chorus whose low end is full
-/// from its first bar (within `ARRIVAL_DB`) starts there.
-fn arrival(points: &[f64], chorus: &Section, low_env: &[f32], env_hz: f64) -> Option<f64> {
-    // Bar lines at or after the chorus starts (allowing for rounding).
-    let inside: Vec<f64> = points
-        .iter()
-        .copied()
-        .filter(|&p| p >= chorus.start - 0.05 && p < chorus.end)
-        .collect();
-    let first = *inside.first()?;
-    let half = chorus.start + (chorus.end - chorus.start) / 2.0;
-    let levels: Vec<(f64, f64)> = inside
-        .windows(2)
-        .filter(|w| w[0] <= half)
-        .map(|w| (w[0], level_db(low_env, env_hz, w[0], w[1])))
-        .collect();
-    let Some(loudest) = levels.iter().map(|&(_, l)| l).reduce(f64::max) else {
-        return Some(first);
-    };
-    levels
-        .iter()
-        .find(|&&(_, l)| l >= loudest - ARRIVAL_DB)
-        .map(|&(p, _)| p)
-        .or(Some(first))
 }
 
 fn hashtag(s: &str) -> String {
@@ -309,7 +279,7 @@ mod tests {
         ];
         let mut env = vec![0.1f32; 12_000];
         env[9_600..12_000].iter_mut().for_each(|v| *v = 0.5);
-        let clips = clips(120.0, &downbeats, Some(&sections), &env, &env, 100.0);
+        let clips = clips(120.0, &downbeats, Some(&sections), &env, 100.0);
         assert_eq!(clips.len(), 3, "{clips:?}");
         // 15 s fits in the loud last chorus; 30 s and 60 s do not, so they take the first.
         let starts: Vec<f64> = clips.iter().map(|c| c.start).collect();
@@ -324,61 +294,17 @@ mod tests {
         }
     }
 
-    /// A drop grouped with the build before it: the clip starts where the drop lands, on its
-    /// bar line; a chorus that opens at full strength starts on its first bar.
-    #[test]
-    fn a_chorus_that_opens_with_a_quiet_build_is_cut_where_the_drop_lands() {
-        let downbeats: Vec<f64> = (0..90).map(|b| 2.0 * f64::from(b)).collect();
-        let sections = [
-            section(0.0, 30.0, "intro", "A"),
-            section(30.0, 76.0, "chorus", "B"),
-            section(76.0, 106.0, "bridge", "C"),
-            section(106.0, 152.0, "chorus", "B"),
-            section(152.0, 180.0, "outro", "A"),
-        ];
-        // Build (quiet) for 16 s, then the drop, in both choruses.
-        let mut env = vec![0.05f32; 18_000];
-        env[4_600..7_600].iter_mut().for_each(|v| *v = 0.5);
-        env[12_200..15_200].iter_mut().for_each(|v| *v = 0.5);
-        let c = clips(180.0, &downbeats, Some(&sections), &env, &env, 100.0);
-        assert_eq!(c[1].reason, "chorus");
-        assert_eq!(c[1].start, 46.0, "{c:?}");
-        // The same form with no build: the clip starts on the chorus's first bar.
-        let mut env = vec![0.05f32; 18_000];
-        env[3_000..7_600].iter_mut().for_each(|v| *v = 0.5);
-        env[10_600..15_200].iter_mut().for_each(|v| *v = 0.5);
-        let c = clips(180.0, &downbeats, Some(&sections), &env, &env, 100.0);
-        assert_eq!(c[1].start, 30.0, "{c:?}");
-    }
-
     #[test]
     fn without_a_chorus_the_loudest_window_is_taken_and_short_audio_is_whole() {
         let downbeats: Vec<f64> = (0..30).map(|b| 2.0 * f64::from(b)).collect();
         let mut env = vec![0.1f32; 6_000];
         env[3_000..5_000].iter_mut().for_each(|v| *v = 0.6);
-        let c = clips(60.0, &downbeats, None, &env, &env, 100.0);
+        let c = clips(60.0, &downbeats, None, &env, 100.0);
         assert_eq!(c[0].reason, "loudest_window");
         assert!(c[0].start >= 30.0 && c[0].end <= 50.0, "{c:?}");
-        let short = clips(
-            16.0,
-            &downbeats[..8],
-            None,
-            &env[..1_600],
-            &env[..1_600],
-            100.0,
-        );
+        let short = clips(16.0, &downbeats[..8], None, &env[..1_600], 100.0);
         assert_eq!(short.len(), 1);
         assert_eq!(short[0].reason, "whole_track");
-        assert!(
-            clips(
-                10.0,
-                &downbeats[..5],
-                None,
-                &env[..1_000],
-                &env[..1_000],
-                100.0
-            )
-            .is_empty()
-        );
+        assert!(clips(10.0, &downbeats[..5], None, &env[..1_000], 100.0).is_empty());
     }
 }

@@ -283,36 +283,6 @@ pub fn envelope(mono: &[f32], rate: u32) -> Vec<f32> {
     mono.chunks(frame).map(rms).collect()
 }
 
-/// Upper edge of the low band whose envelope marks where kick and bass come in.
-const LOW_BAND_HZ: f64 = 150.0;
-
-/// 10 ms RMS frames of `mono` below 150 Hz (a second-order Butterworth low-pass): kick drum and
-/// bass. A riser or a snare roll is as loud as a drop, but the drop is where this band fills.
-pub fn low_envelope(mono: &[f32], rate: u32) -> Vec<f32> {
-    let frame = ((f64::from(rate) / ENVELOPE_HZ).round() as usize).max(1);
-    // RBJ cookbook low-pass, Q = 1/√2.
-    let w = 2.0 * std::f64::consts::PI * LOW_BAND_HZ / f64::from(rate.max(1));
-    let alpha = w.sin() / std::f64::consts::SQRT_2;
-    let a0 = 1.0 + alpha;
-    let b0 = (1.0 - w.cos()) / 2.0 / a0;
-    let (b1, b2) = (2.0 * b0, b0);
-    let (a1, a2) = (-2.0 * w.cos() / a0, (1.0 - alpha) / a0);
-    let (mut x1, mut x2, mut y1, mut y2) = (0f64, 0f64, 0f64, 0f64);
-    let mut out = Vec::with_capacity(mono.len() / frame + 1);
-    let mut buf = Vec::with_capacity(frame);
-    for c in mono.chunks(frame) {
-        buf.clear();
-        for &x in c {
-            let x = if x.is_finite() { f64::from(x) } else { 0.0 };
-            let y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-            (x2, x1, y2, y1) = (x1, x, y1, y);
-            buf.push(y as f32);
-        }
-        out.push(rms(&buf));
-    }
-    out
-}
-
 fn rms(c: &[f32]) -> f32 {
     let ms = c
         .iter()

@@ -65,14 +65,11 @@ pub struct Input {
     /// Start of each segment in the file (seconds).
     pub starts_sec: Vec<f64>,
     pub envelope: Vec<f32>,
-    /// The 10 ms RMS envelope below 150 Hz (kick and bass).
-    pub low_envelope: Vec<f32>,
 }
 
 impl Input {
     pub fn extract(mono: &[f32], rate: u32) -> Input {
         let envelope = descriptors::envelope(mono, rate);
-        let low_envelope = descriptors::low_envelope(mono, rate);
         let sr = f64::from(rate.max(1));
         // Segment positions are chosen on the 16 kHz time line, then cut at the native rate.
         let len16 = (mono.len() as f64 * f64::from(RATE_HZ) / sr).round() as usize;
@@ -107,7 +104,6 @@ impl Input {
             segments,
             starts_sec,
             envelope,
-            low_envelope,
         }
     }
 }
@@ -125,8 +121,6 @@ pub struct Tagging {
     pub starts_sec: Vec<f64>,
     /// The 10 ms RMS envelope of the whole file.
     pub envelope: Vec<f32>,
-    /// The 10 ms RMS envelope below 150 Hz.
-    pub low_envelope: Vec<f32>,
     pub mean: Option<Vec<f32>>,
     pub descriptors: Descriptors,
     pub error: Option<String>,
@@ -163,7 +157,6 @@ impl Tagging {
             per_segment,
             starts_sec: input.starts_sec,
             envelope: input.envelope,
-            low_envelope: input.low_envelope,
             mean,
             descriptors,
             error,

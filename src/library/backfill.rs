@@ -90,30 +90,9 @@ mod tests {
 
     fn record(file: &str, sha: u8) -> SoundRecord {
         SoundRecord {
-            title: "Tone".into(),
-            description: String::new(),
-            tags: vec![],
             category: "Broadcast".into(),
-            subcategory: String::new(),
-            creator: String::new(),
-            license_type: "royalty-free".into(),
-            license: "CC0".into(),
-            attribution_required: false,
-            created_at_ms: u64::from(sha),
-            file: file.into(),
-            format: "wav".into(),
-            file_size_bytes: 1,
-            sha256: [sha; 32],
-            duration_s: 1.0,
             sample_rate_hz: 16_000,
-            bit_depth: Some(16),
-            channels: 1,
-            loudness_lufs: None,
-            loudness_note: None,
-            true_peak_db: None,
-            spectral_peaks: vec![],
-            download_count: 0,
-            machine: None,
+            ..SoundRecord::sample("Tone", file, sha)
         }
     }
 

@@ -565,30 +565,11 @@ mod tests {
 
     fn sound(title: &str, tags: &[&str], category: &str, license: &str, secs: f64) -> SoundRecord {
         SoundRecord {
-            title: title.into(),
             tags: tags.iter().map(|t| t.to_string()).collect(),
             category: category.into(),
             license_type: license.into(),
             duration_s: secs,
-            description: String::new(),
-            subcategory: String::new(),
-            creator: String::new(),
-            license: String::new(),
-            attribution_required: false,
-            created_at_ms: 0,
-            file: String::new(),
-            format: String::new(),
-            file_size_bytes: 0,
-            sha256: [0; 32],
-            sample_rate_hz: 48_000,
-            bit_depth: None,
-            channels: 1,
-            loudness_lufs: None,
-            loudness_note: None,
-            true_peak_db: None,
-            spectral_peaks: vec![],
-            download_count: 0,
-            machine: None,
+            ..SoundRecord::sample(title, "", 0)
         }
     }
 

@@ -189,29 +189,8 @@ mod tests {
     fn record(sha: u8) -> SoundRecord {
         SoundRecord {
             title: "Door".into(),
-            description: String::new(),
             tags: vec!["door".into()],
-            category: "Foley".into(),
-            subcategory: String::new(),
-            creator: String::new(),
-            license_type: "royalty-free".into(),
-            license: "CC0".into(),
-            attribution_required: false,
-            created_at_ms: 1,
-            file: "door.wav".into(),
-            format: "wav".into(),
-            file_size_bytes: 10,
-            sha256: [sha; 32],
-            duration_s: 1.0,
-            sample_rate_hz: 48_000,
-            bit_depth: Some(16),
-            channels: 1,
-            loudness_lufs: None,
-            loudness_note: None,
-            true_peak_db: None,
-            spectral_peaks: vec![],
-            download_count: 0,
-            machine: None,
+            ..SoundRecord::sample("Door", "door.wav", sha)
         }
     }
 

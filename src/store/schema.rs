@@ -640,6 +640,40 @@ impl Record for SoundRecord {
     }
 }
 
+#[cfg(test)]
+impl SoundRecord {
+    /// A record for tests: a Foley sound of one second in `file`, whose checksum is `sha`
+    /// repeated, with nothing else filled in; tests change what they look at.
+    pub fn sample(title: &str, file: &str, sha: u8) -> SoundRecord {
+        SoundRecord {
+            title: title.into(),
+            description: String::new(),
+            tags: vec![],
+            category: "Foley".into(),
+            subcategory: String::new(),
+            creator: String::new(),
+            license_type: "royalty-free".into(),
+            license: "CC0".into(),
+            attribution_required: false,
+            created_at_ms: u64::from(sha),
+            file: file.into(),
+            format: "wav".into(),
+            file_size_bytes: 10,
+            sha256: [sha; 32],
+            duration_s: 1.0,
+            sample_rate_hz: 48_000,
+            bit_depth: Some(16),
+            channels: 1,
+            loudness_lufs: None,
+            loudness_note: None,
+            true_peak_db: None,
+            spectral_peaks: vec![],
+            download_count: 0,
+            machine: None,
+        }
+    }
+}
+
 /// The tagging model's view of a sound (see `library::machine`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct MachineTags {

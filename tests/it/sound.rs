@@ -24,6 +24,14 @@ fn check<'a>(r: &'a Report, id: &str) -> &'a engine::reports::mix::MixCheck {
         .unwrap_or_else(|| panic!("no {id} check in {:?}", r.mix_report))
 }
 
+fn platform<'a>(r: &'a Report, name: &str) -> &'a engine::reports::mix::PlatformGain {
+    r.mix_report
+        .platforms
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no {name} platform in {:?}", r.mix_report))
+}
+
 /// Deterministic white noise in -1..1.
 fn noise(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed.max(1);
@@ -131,12 +139,7 @@ fn hard_clipped_loud_noise_fails_clipping_and_true_peak() {
     let m = r.mix_report.priority_move.as_deref().unwrap();
     assert!(m.contains("clipping"), "{m}");
     // The platforms would turn it down a long way.
-    let spotify = r
-        .mix_report
-        .platforms
-        .iter()
-        .find(|p| p.name == "Spotify")
-        .unwrap();
+    let spotify = platform(&r, "Spotify");
     assert!(spotify.gain_db < -5.0, "{spotify:?}");
 }
 
@@ -226,19 +229,9 @@ fn quiet_file_warns_and_a_clean_master_passes_every_check() {
         assert_eq!(c.status, "pass", "{c:?}");
     }
     assert_eq!(r.mix_report.priority_move, None);
-    let spotify = r
-        .mix_report
-        .platforms
-        .iter()
-        .find(|p| p.name == "Spotify")
-        .unwrap();
+    let spotify = platform(&r, "Spotify");
     assert!(spotify.gain_db.abs() <= 0.2, "{spotify:?}");
-    let apple = r
-        .mix_report
-        .platforms
-        .iter()
-        .find(|p| p.name == "Apple Music")
-        .unwrap();
+    let apple = platform(&r, "Apple Music");
     assert!((apple.gain_db + 2.0).abs() <= 0.2, "{apple:?}");
 }
 

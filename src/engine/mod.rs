@@ -210,7 +210,7 @@ fn analyze_inner(
     let rate = info.sample_rate;
     // The hash reads the file a second time; it runs beside the features, and only for audio
     // that decoded, so a refused file is never read to its end. The waveform, one pass over the
-    // mono mix, follows the hash on its side. The tagger sees up to two minutes of 16 kHz
+    // mono mix, follows the hash on its side. The tagger sees up to one minute of 16 kHz
     // segments cut from the mono mix.
     let ((hash, waveform), (features, tagging)) = rayon::join(
         || (hash_file(path), waveform::Waveform::of_mono(&mono, rate)),

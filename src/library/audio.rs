@@ -48,6 +48,14 @@ impl Pcm {
     pub fn channels(&self) -> usize {
         self.planes.len()
     }
+
+    /// The channels averaged into one.
+    pub fn mono(&self) -> Vec<f32> {
+        let ch = self.channels().max(1) as f32;
+        (0..self.frames())
+            .map(|i| self.planes.iter().map(|p| p[i]).sum::<f32>() / ch)
+            .collect()
+    }
 }
 
 /// Decodes the whole file. Sounds shorter than the engine's analysis minimum are still sounds
@@ -138,10 +146,7 @@ pub fn spectral_peaks(pcm: &Pcm, count: usize) -> Vec<(f32, f32)> {
     if frames < 16 {
         return Vec::new();
     }
-    let ch = pcm.channels() as f32;
-    let mono: Vec<f32> = (0..frames)
-        .map(|i| pcm.planes.iter().map(|p| p[i]).sum::<f32>() / ch)
-        .collect();
+    let mono = pcm.mono();
     let mut planner = realfft::RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(N);
     // A sound shorter than a frame is windowed over its own length (then zero-padded), so its

@@ -9,7 +9,7 @@
 //! tail above the byte's resolution, too).
 
 use super::audio::Pcm;
-use crate::engine::tags::{self, labels, model};
+use crate::engine::tags::{self, labels};
 use crate::store::schema::MachineTags;
 
 /// At most this many machine tags per sound, each with at least this probability.
@@ -19,29 +19,13 @@ pub const TAG_MIN: f32 = 0.2;
 /// Listens to `pcm` with the tagger: its machine tags and its vector. `Err` when the model
 /// cannot run; empty tags and vector for silence or audio too short to hear.
 pub fn listen(pcm: &Pcm) -> Result<MachineTags, String> {
-    let frames = pcm.frames();
-    let channels = pcm.channels().max(1) as f32;
-    let mono: Vec<f32> = (0..frames)
-        .map(|i| pcm.planes.iter().map(|p| p[i]).sum::<f32>() / channels)
-        .collect();
-    let input = tags::Input::extract(&mono, pcm.rate);
-    let mut acc = vec![0.0f32; model::CLASSES];
-    let mut n = 0usize;
-    for seg in &input.segments {
-        if let Some(p) = model::probabilities(seg)? {
-            for (a, v) in acc.iter_mut().zip(p) {
-                *a += v;
-            }
-            n += 1;
-        }
-    }
-    if n == 0 {
-        return Ok(MachineTags::default());
-    }
-    acc.iter_mut().for_each(|a| *a /= n as f32);
-    Ok(MachineTags {
-        tags: top_tags(&acc),
-        vector: vector(&acc),
+    let (segments, _) = tags::segments(&pcm.mono(), pcm.rate);
+    Ok(match tags::classify(&segments)?.mean {
+        Some(mean) => MachineTags {
+            tags: top_tags(&mean),
+            vector: vector(&mean),
+        },
+        None => MachineTags::default(),
     })
 }
 
@@ -89,6 +73,7 @@ pub fn similarity(a: &[u8], na: f32, b: &[u8], nb: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tags::model;
 
     fn pcm(f: impl Fn(f32) -> f32, secs: f32) -> Pcm {
         let rate = 16_000;

@@ -185,6 +185,16 @@ pub const INSTRUMENTS: &[(usize, &str)] = &[
     (215, "Turntable scratching"),
 ];
 
+/// Classes the mood numbers read: intensity (exciting, angry music, heavy metal) and valence
+/// (happy and funny against sad, angry and scary music).
+pub const HEAVY_METAL: usize = 220;
+pub const HAPPY_MUSIC: usize = 276;
+pub const FUNNY_MUSIC: usize = 277;
+pub const SAD_MUSIC: usize = 278;
+pub const EXCITING_MUSIC: usize = 280;
+pub const ANGRY_MUSIC: usize = 281;
+pub const SCARY_MUSIC: usize = 282;
+
 /// Classes that mean a drum kit or drum machine is playing.
 pub const DRUM_CLASSES: &[usize] = &[162, 163, 164, 165, 168, 171, 172];
 /// Classes that mean a voice is singing or rapping (speech alone is not a vocal part).
@@ -216,8 +226,13 @@ mod tests {
             (243, "Drum and bass"),
             (265, "Independent music"),
             (30, "Chant"),
-            (276, "Happy music"),
-            (282, "Scary music"),
+            (HEAVY_METAL, "Heavy metal"),
+            (HAPPY_MUSIC, "Happy music"),
+            (FUNNY_MUSIC, "Funny music"),
+            (SAD_MUSIC, "Sad music"),
+            (EXCITING_MUSIC, "Exciting music"),
+            (ANGRY_MUSIC, "Angry music"),
+            (SCARY_MUSIC, "Scary music"),
             (139, "Plucked string instrument"),
             (153, "Piano"),
             (162, "Drum kit"),

@@ -69,43 +69,80 @@ pub struct Input {
 
 impl Input {
     pub fn extract(mono: &[f32], rate: u32) -> Input {
-        let envelope = descriptors::envelope(mono, rate);
-        let sr = f64::from(rate.max(1));
-        // Segment positions are chosen on the 16 kHz time line, then cut at the native rate.
-        let len16 = (mono.len() as f64 * f64::from(RATE_HZ) / sr).round() as usize;
-        let mut segments = Vec::new();
-        let mut starts_sec = Vec::new();
-        if len16 < CHUNK {
-            let x = resample::resample(mono, rate, RATE_HZ);
-            if !x.is_empty() {
-                segments.push(x);
-                starts_sec.push(0.0);
-            }
-        } else {
-            let native = (CHUNK as f64 * sr / f64::from(RATE_HZ)).round() as usize;
-            for s in model::chunk_starts(len16) {
-                let t = s as f64 / f64::from(RATE_HZ);
-                let a = ((t * sr).round() as usize).min(mono.len().saturating_sub(native));
-                let Some(part) = mono.get(a..a + native) else {
-                    continue;
-                };
-                let mut x = resample::resample(part, rate, RATE_HZ);
-                x.resize(CHUNK, 0.0);
-                for v in &mut x {
-                    if !v.is_finite() {
-                        *v = 0.0;
-                    }
-                }
-                segments.push(x);
-                starts_sec.push(t);
-            }
-        }
+        let (segments, starts_sec) = segments(mono, rate);
         Input {
             segments,
             starts_sec,
-            envelope,
+            envelope: descriptors::envelope(mono, rate),
         }
     }
+}
+
+/// The 10 s segments of 16 kHz audio the tagger hears in `mono` (at `rate` Hz), with their
+/// starts in seconds: the whole of shorter audio, else up to `model::MAX_CHUNKS` spread from
+/// the start to the end.
+pub fn segments(mono: &[f32], rate: u32) -> (Vec<Vec<f32>>, Vec<f64>) {
+    let sr = f64::from(rate.max(1));
+    // Segment positions are chosen on the 16 kHz time line, then cut at the native rate.
+    let len16 = (mono.len() as f64 * f64::from(RATE_HZ) / sr).round() as usize;
+    let mut segments = Vec::new();
+    let mut starts_sec = Vec::new();
+    if len16 < CHUNK {
+        let x = resample::resample(mono, rate, RATE_HZ);
+        if !x.is_empty() {
+            segments.push(x);
+            starts_sec.push(0.0);
+        }
+        return (segments, starts_sec);
+    }
+    let native = (CHUNK as f64 * sr / f64::from(RATE_HZ)).round() as usize;
+    for s in model::chunk_starts(len16) {
+        let t = s as f64 / f64::from(RATE_HZ);
+        let a = ((t * sr).round() as usize).min(mono.len().saturating_sub(native));
+        let Some(part) = mono.get(a..a + native) else {
+            continue;
+        };
+        let mut x = resample::resample(part, rate, RATE_HZ);
+        x.resize(CHUNK, 0.0);
+        for v in &mut x {
+            if !v.is_finite() {
+                *v = 0.0;
+            }
+        }
+        segments.push(x);
+        starts_sec.push(t);
+    }
+    (segments, starts_sec)
+}
+
+/// The tagger's class probabilities for each segment, and their mean.
+#[derive(Default)]
+pub struct Classes {
+    pub per_segment: Vec<Vec<f32>>,
+    /// `None` without segments.
+    pub mean: Option<Vec<f32>>,
+}
+
+/// What the tagger hears in `segments`; `Err` when the model cannot run.
+pub fn classify(segments: &[Vec<f32>]) -> Result<Classes, String> {
+    let mut per_segment = Vec::with_capacity(segments.len());
+    for seg in segments {
+        if let Some(p) = model::probabilities(seg)? {
+            per_segment.push(p);
+        }
+    }
+    let mean = (!per_segment.is_empty()).then(|| {
+        let mut acc = vec![0.0f32; model::CLASSES];
+        for p in &per_segment {
+            for (a, v) in acc.iter_mut().zip(p) {
+                *a += v;
+            }
+        }
+        let n = per_segment.len() as f32;
+        acc.iter_mut().for_each(|a| *a /= n);
+        acc
+    });
+    Ok(Classes { per_segment, mean })
 }
 
 /// A segment where one of the tagger's drum classes reaches this probability has drums.
@@ -129,30 +166,10 @@ pub struct Tagging {
 impl Tagging {
     pub fn run(input: Input) -> Tagging {
         let descriptors = descriptors::measure(&input.segments, &input.envelope);
-        let mut per_segment = Vec::new();
-        let mut error = None;
-        for seg in &input.segments {
-            match model::probabilities(seg) {
-                Ok(Some(p)) => per_segment.push(p),
-                Ok(None) => {}
-                Err(e) => {
-                    error = Some(e);
-                    per_segment.clear();
-                    break;
-                }
-            }
-        }
-        let mean = (!per_segment.is_empty()).then(|| {
-            let mut acc = vec![0.0f32; model::CLASSES];
-            for p in &per_segment {
-                for (a, v) in acc.iter_mut().zip(p) {
-                    *a += v;
-                }
-            }
-            let n = per_segment.len() as f32;
-            acc.iter_mut().for_each(|a| *a /= n);
-            acc
-        });
+        let (Classes { per_segment, mean }, error) = match classify(&input.segments) {
+            Ok(found) => (found, None),
+            Err(e) => (Classes::default(), Some(e)),
+        };
         Tagging {
             per_segment,
             starts_sec: input.starts_sec,

@@ -144,10 +144,14 @@ pub fn analyze(
     let o = unit(x.onset_rate, 0.0, 8.0);
     let b = unit(f64::from(d.centroid_hz), 500.0, 4000.0);
     let perc = unit(f64::from(d.percussive_share), 0.0, 0.4);
-    let intensity = [280, 281, 220]
-        .iter()
-        .map(|&i| prob(i))
-        .fold(f64::from(labels::max_of(p, labels::DRUM_CLASSES)), f64::max);
+    let intensity = [
+        labels::EXCITING_MUSIC,
+        labels::ANGRY_MUSIC,
+        labels::HEAVY_METAL,
+    ]
+    .iter()
+    .map(|&i| prob(i))
+    .fold(f64::from(labels::max_of(p, labels::DRUM_CLASSES)), f64::max);
     let tag = unit(intensity, 0.0, 0.4);
     // The drum drive: how much of the file has drums, times how strong the drum part is (its
     // soft-mask percussive share, from 10 % of the energy to 35 %); 0 without drums.
@@ -186,8 +190,12 @@ pub fn analyze(
     } else {
         0.0
     };
-    let tagged =
-        ((prob(276) + prob(277) - prob(278) - prob(281) - prob(282)) / 0.3).clamp(-1.0, 1.0);
+    let tagged = ((prob(labels::HAPPY_MUSIC) + prob(labels::FUNNY_MUSIC)
+        - prob(labels::SAD_MUSIC)
+        - prob(labels::ANGRY_MUSIC)
+        - prob(labels::SCARY_MUSIC))
+        / 0.3)
+        .clamp(-1.0, 1.0);
     let bright = ((f64::from(d.centroid_hz) - 1500.0) / 1500.0).clamp(-1.0, 1.0);
     let valence = 0.5 + 0.20 * mode * key_conf + 0.15 * tempo_term + 0.15 * tagged + 0.10 * bright;
 

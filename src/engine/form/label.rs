@@ -1,6 +1,7 @@
 //! Section names from the form: what repeats, where it sits and how loud it is. The loudest
 //! repeated material is the chorus, the repeated material that comes first is the verse, and
-//! repeated material leading into a chorus is the prechorus; one-off sections are the intro
+//! repeated material leading into a chorus is the prechorus (so is a build that texture cuts
+//! separated from the chorus it repeats with, even with no verse); one-off sections are the intro
 //! and outro at the ends, and in the middle a bridge, an instrumental or (when quiet) a
 //! breakdown.
 
@@ -20,15 +21,18 @@ fn letter(g: usize) -> String {
     }
 }
 
-pub(super) fn name_sections(u: &Units, cuts: &[usize], groups: &[usize]) -> Vec<Section> {
-    let n = u.len();
-    let m = cuts.len();
-    let span = |k: usize| (cuts[k], cuts.get(k + 1).copied().unwrap_or(n));
-    let energy: Vec<f32> = (0..m)
-        .map(|k| {
-            let (a, b) = span(k);
-            u.energy[a..b].iter().sum::<f32>() / (b - a).max(1) as f32
-        })
+/// `lead_ins` are the starts of the parts cut off the front of repeats (builds).
+pub(super) fn name_sections(
+    u: &Units,
+    cuts: &[usize],
+    groups: &[usize],
+    lead_ins: &[usize],
+) -> Vec<Section> {
+    let spans = u.spans(cuts);
+    let m = spans.len();
+    let energy: Vec<f32> = spans
+        .iter()
+        .map(|&(a, b)| u.energy[a..b].iter().sum::<f32>() / (b - a).max(1) as f32)
         .collect();
     let n_groups = groups.iter().copied().max().map_or(0, |g| g + 1);
     let count = |g: usize| groups.iter().filter(|&&x| x == g).count();
@@ -54,13 +58,27 @@ pub(super) fn name_sections(u: &Units, cuts: &[usize], groups: &[usize]) -> Vec<
         .iter()
         .copied()
         .max_by(|&a, &b| group_energy(a).total_cmp(&group_energy(b)));
-    let verse = repeated.iter().copied().find(|&g| Some(g) != chorus);
-    let prechorus = repeated.iter().copied().find(|&g| {
+    let leads_into_chorus = |g: usize| {
+        (0..m)
+            .filter(|&k| groups[k] == g)
+            .all(|k| k + 1 < m && Some(groups[k + 1]) == chorus)
+    };
+    let build = repeated.iter().copied().find(|&g| {
         Some(g) != chorus
-            && Some(g) != verse
+            && leads_into_chorus(g)
             && (0..m)
                 .filter(|&k| groups[k] == g)
-                .all(|k| k + 1 < m && Some(groups[k + 1]) == chorus)
+                .all(|k| lead_ins.contains(&cuts[k]))
+    });
+    let verse = repeated
+        .iter()
+        .copied()
+        .find(|&g| Some(g) != chorus && Some(g) != build);
+    let prechorus = build.or_else(|| {
+        repeated
+            .iter()
+            .copied()
+            .find(|&g| Some(g) != chorus && Some(g) != verse && leads_into_chorus(g))
     });
     let mut sorted = energy.clone();
     sorted.sort_by(f32::total_cmp);
@@ -87,7 +105,7 @@ pub(super) fn name_sections(u: &Units, cuts: &[usize], groups: &[usize]) -> Vec<
             } else {
                 "instrumental"
             };
-            let (a, b) = span(k);
+            let (a, b) = spans[k];
             let ms = |t: f64| (t * 1000.0).round() / 1000.0;
             Section {
                 start: ms(u.bounds[a]),
@@ -119,7 +137,7 @@ mod tests {
         let u = units(&[0.5, 0.4, 0.9, 0.4, 0.9, 0.5]);
         let cuts = [0, 4, 8, 12, 16, 20];
         let groups = [0, 1, 2, 1, 2, 0];
-        let s = name_sections(&u, &cuts, &groups);
+        let s = name_sections(&u, &cuts, &groups, &[]);
         let labels: Vec<&str> = s.iter().map(|x| x.label.as_str()).collect();
         assert_eq!(
             labels,
@@ -135,7 +153,7 @@ mod tests {
         let u = units(&[0.5, 0.9, 0.8, 0.2, 0.9, 0.8, 0.5]);
         let cuts = [0, 4, 8, 12, 16, 20, 24];
         let groups = [0, 1, 2, 3, 1, 4, 5];
-        let labels: Vec<String> = name_sections(&u, &cuts, &groups)
+        let labels: Vec<String> = name_sections(&u, &cuts, &groups, &[])
             .into_iter()
             .map(|x| x.label)
             .collect();
@@ -151,6 +169,33 @@ mod tests {
                 "outro"
             ]
         );
+    }
+
+    #[test]
+    fn a_build_cut_from_the_front_of_a_repeat_is_the_prechorus_even_without_a_verse() {
+        let u = units(&[0.2, 0.6, 0.9, 0.3, 0.6, 0.9, 0.2]);
+        let cuts = [0, 4, 8, 12, 16, 20, 24];
+        let groups = [0, 1, 2, 3, 1, 2, 0];
+        let labels = |lead_ins: &[usize]| -> Vec<String> {
+            name_sections(&u, &cuts, &groups, lead_ins)
+                .into_iter()
+                .map(|x| x.label)
+                .collect()
+        };
+        assert_eq!(
+            labels(&[4, 16]),
+            [
+                "intro",
+                "prechorus",
+                "chorus",
+                "breakdown",
+                "prechorus",
+                "chorus",
+                "outro"
+            ]
+        );
+        // Found by grouping alone, the same material is the verse.
+        assert_eq!(labels(&[])[1], "verse");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Song sections: where the form changes and which parts repeat. Works on bars (the beat
 //! frames of the harmonic front end gathered between downbeats): a self-similarity of chroma
 //! and timbre, a novelty curve that peaks where the texture or the harmony changes (Foote 2000),
-//! boundaries on bar lines, repeated material grouped into letters, and names from position,
-//! repetition and energy. Reads finished results only; knows nothing of decoding.
+//! boundaries on bar lines, repeated material grouped into letters, repeats cut where every
+//! occurrence changes texture at the same bar, and names from position, repetition and energy.
+//! Reads finished results only; knows nothing of decoding.
 
+mod builds;
 mod label;
 mod novelty;
 mod repeats;
@@ -18,7 +20,7 @@ pub const MIN_SECTIONS_SEC: f64 = 20.0;
 const FALLBACK_UNIT_SEC: f64 = 2.0;
 /// Names the approach in `structure.method`.
 const METHOD: &str = "bar-synchronous chroma and timbre self-similarity, checkerboard novelty, \
-                      repeat alignment, segment clustering";
+                      repeat alignment, segment clustering, texture cuts inside repeats";
 
 /// One section of `structure.sections`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +67,15 @@ impl Units {
     pub fn len(&self) -> usize {
         self.chroma.len()
     }
+
+    /// The segments `cuts` (unit indices where sections start, beginning with 0) divide the
+    /// units into, as `start..end` pairs.
+    pub fn spans(&self, cuts: &[usize]) -> Vec<(usize, usize)> {
+        cuts.iter()
+            .enumerate()
+            .map(|(k, &s)| (s, cuts.get(k + 1).copied().unwrap_or(self.len())))
+            .collect()
+    }
 }
 
 /// Sections of the whole file. `downbeats` are bar starts in seconds (may be empty).
@@ -81,7 +92,15 @@ pub fn analyze(frames: &BeatFrames, downbeats: &[f64], duration_sec: f64) -> Str
     }
     let cuts = repeats::add_repeat_cuts(&units, &novelty::boundaries(&units));
     let groups = novelty::group_segments(&units, &cuts);
-    let sections = label::name_sections(&units, &cuts, &groups);
+    // Cutting repeats where their texture changes makes new segments: group them afresh.
+    let (cuts, groups, lead_ins) = match builds::split_repeats(&units, &cuts, &groups) {
+        Some(split) => {
+            let groups = novelty::group_segments(&units, &split.cuts);
+            (split.cuts, groups, split.lead_ins)
+        }
+        None => (cuts, groups, Vec::new()),
+    };
+    let sections = label::name_sections(&units, &cuts, &groups, &lead_ins);
     StructureReport {
         sections: Some(sections),
         method: METHOD.to_string(),

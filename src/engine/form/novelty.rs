@@ -136,12 +136,7 @@ fn segment_similarity(u: &Units, a: (usize, usize), b: (usize, usize)) -> f32 {
 
 /// Group index (0, 1, …, in order of first appearance) of each segment.
 pub(super) fn group_segments(u: &Units, cuts: &[usize]) -> Vec<usize> {
-    let n = u.len();
-    let segs: Vec<(usize, usize)> = cuts
-        .iter()
-        .enumerate()
-        .map(|(k, &s)| (s, cuts.get(k + 1).copied().unwrap_or(n)))
-        .collect();
+    let segs = u.spans(cuts);
     let m = segs.len();
     let mut sim = vec![vec![0.0f32; m]; m];
     for a in 0..m {

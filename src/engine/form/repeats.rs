@@ -45,14 +45,9 @@ fn repeat_offset(u: &Units, long: (usize, usize), short: (usize, usize)) -> Opti
 
 /// `cuts` (unit indices where sections start, beginning with 0) with the cuts repetition adds.
 pub(super) fn add_repeat_cuts(u: &Units, cuts: &[usize]) -> Vec<usize> {
-    let n = u.len();
     let mut cuts = cuts.to_vec();
     for _ in 0..PASSES {
-        let segs: Vec<(usize, usize)> = cuts
-            .iter()
-            .enumerate()
-            .map(|(k, &s)| (s, cuts.get(k + 1).copied().unwrap_or(n)))
-            .collect();
+        let segs = u.spans(&cuts);
         let mut added = Vec::new();
         for (i, &long) in segs.iter().enumerate() {
             let best = segs

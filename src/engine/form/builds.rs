@@ -160,7 +160,7 @@ mod tests {
         t.extend([2; 24]);
         let u = units(&t);
         assert!(split_repeats(&u, &[0, 8, 32, 40], &[0, 1, 2, 1]).is_none());
-        // A uniform repeat, and a one-off section, are left alone.
+        // Repeats that keep one texture throughout are left whole.
         let t = [[0; 8], [2; 8], [0; 8], [2; 8]].concat();
         assert!(split_repeats(&units(&t), &[0, 8, 16, 24], &[0, 1, 0, 1]).is_none());
     }

@@ -66,26 +66,16 @@ mod tests {
     /// A 16-bit mono WAV of a 1 kHz sine.
     fn sine_wav(secs: f32) -> Vec<u8> {
         let rate = 16_000u32;
-        let n = (secs * rate as f32) as u32;
-        let mut b = Vec::new();
-        b.extend_from_slice(b"RIFF");
-        b.extend_from_slice(&(36 + 2 * n).to_le_bytes());
-        b.extend_from_slice(b"WAVEfmt ");
-        b.extend_from_slice(&16u32.to_le_bytes());
-        b.extend_from_slice(&1u16.to_le_bytes());
-        b.extend_from_slice(&1u16.to_le_bytes());
-        b.extend_from_slice(&rate.to_le_bytes());
-        b.extend_from_slice(&(2 * rate).to_le_bytes());
-        b.extend_from_slice(&2u16.to_le_bytes());
-        b.extend_from_slice(&16u16.to_le_bytes());
-        b.extend_from_slice(b"data");
-        b.extend_from_slice(&(2 * n).to_le_bytes());
-        for i in 0..n {
-            let t = i as f32 / rate as f32;
-            let v = (0.3 * (2.0 * std::f32::consts::PI * 1000.0 * t).sin() * 32767.0) as i16;
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        b
+        let n = (secs * rate as f32) as usize;
+        let tone = (0..n)
+            .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate as f32).sin())
+            .collect();
+        let pcm = audio::Pcm {
+            rate,
+            planes: vec![tone],
+            bit_depth: Some(16),
+        };
+        audio::wav(&pcm, 1.0, 16)
     }
 
     fn record(file: &str, sha: u8) -> SoundRecord {

@@ -138,12 +138,7 @@ mod tests {
     #[test]
     fn a_build_and_drop_repeated_together_are_cut_at_the_drop_in_every_repeat() {
         // intro 8 | build 8 + drop 16 | breakdown 8 | build 8 + drop 16
-        let mut t = vec![0; 8];
-        t.extend([1; 8]);
-        t.extend([2; 16]);
-        t.extend([0; 8]);
-        t.extend([1; 8]);
-        t.extend([2; 16]);
+        let t = [&[0; 8][..], &[1; 8], &[2; 16], &[0; 8], &[1; 8], &[2; 16]].concat();
         let u = units(&t);
         let split = split_repeats(&u, &[0, 8, 32, 40], &[0, 1, 2, 1]).expect("a split");
         assert_eq!(split.cuts, [0, 8, 16, 32, 40, 48]);
@@ -153,11 +148,7 @@ mod tests {
     #[test]
     fn a_change_in_only_one_repeat_cuts_nothing() {
         // The second occurrence keeps one texture throughout.
-        let mut t = vec![0; 8];
-        t.extend([1; 8]);
-        t.extend([2; 16]);
-        t.extend([0; 8]);
-        t.extend([2; 24]);
+        let t = [&[0; 8][..], &[1; 8], &[2; 16], &[0; 8], &[2; 24]].concat();
         let u = units(&t);
         assert!(split_repeats(&u, &[0, 8, 32, 40], &[0, 1, 2, 1]).is_none());
         // Repeats that keep one texture throughout are left whole.
